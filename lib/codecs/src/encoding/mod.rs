@@ -1,0 +1,220 @@
+//! Encoding: turning events into bytes for a sink.
+//!
+//! `encoding.codec` picks the serializer; `only_fields`, `except_fields` and `timestamp_format`
+//! shape what it sees. The sink picks the framing that delimits one encoded event from the next.
+
+mod logfmt;
+mod metric;
+
+use serde::{Deserialize, Serialize};
+use strata_event::{Event, Value};
+use vrl::path::{OwnedValuePath, parse_value_path};
+
+use crate::json::write_json_value;
+
+pub use metric::metric_to_value;
+
+/// How timestamps are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimestampFormat {
+    /// RFC 3339 with nine fractional digits, UTC: `2026-11-25T09:08:05.123456789Z`.
+    #[default]
+    Rfc3339,
+    /// Whole seconds since the Unix epoch.
+    Unix,
+    /// Milliseconds since the Unix epoch.
+    UnixMs,
+    /// Nanoseconds since the Unix epoch.
+    UnixNs,
+}
+
+/// The serializer named by `encoding.codec`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SerializerKind {
+    /// One JSON object per event.
+    Json,
+    /// The `message` field's text, as is; other fields are left out.
+    Text,
+    /// `key=value` pairs, nested keys joined with dots.
+    Logfmt,
+    /// The `message` field's bytes, as is; the same as `text` for logs.
+    RawMessage,
+}
+
+/// Options of the `json` serializer (`encoding.json.*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonOptions {
+    /// Indent the output for people to read. Default: false.
+    #[serde(default)]
+    pub pretty: bool,
+}
+
+/// The `encoding` table of a sink.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncodingConfig {
+    /// The serializer: `json`, `text`, `logfmt` or `raw_message`. Required.
+    pub codec: SerializerKind,
+    /// Options of the `json` codec.
+    #[serde(default)]
+    pub json: JsonOptions,
+    /// Keep only these fields (paths such as `message` or `.kubernetes.pod_name`). Default: all.
+    #[serde(default)]
+    pub only_fields: Option<Vec<String>>,
+    /// Leave out these fields. Default: none.
+    #[serde(default)]
+    pub except_fields: Vec<String>,
+    /// How timestamps are written. Default: `rfc3339` (with nanoseconds).
+    #[serde(default)]
+    pub timestamp_format: TimestampFormat,
+}
+
+impl EncodingConfig {
+    pub fn new(codec: SerializerKind) -> Self {
+        Self {
+            codec,
+            json: JsonOptions::default(),
+            only_fields: None,
+            except_fields: Vec::new(),
+            timestamp_format: TimestampFormat::default(),
+        }
+    }
+}
+
+/// How a sink delimits encoded events in a byte stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkFraming {
+    /// A newline after every event.
+    NewlineDelimited,
+    /// The given byte after every event.
+    CharacterDelimited(u8),
+    /// Nothing: one event per message (datagrams, HTTP requests with one event).
+    Bytes,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EncodeError {
+    #[error("invalid field path `{path}` in `{option}`: {reason}")]
+    InvalidPath { option: &'static str, path: String, reason: String },
+}
+
+/// A ready-to-use serializer plus framing, built once per sink from its config.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    kind: SerializerKind,
+    pretty: bool,
+    only_fields: Option<Vec<OwnedValuePath>>,
+    except_fields: Vec<OwnedValuePath>,
+    timestamps: TimestampFormat,
+    framing: SinkFraming,
+}
+
+fn parse_paths(option: &'static str, paths: &[String]) -> Result<Vec<OwnedValuePath>, EncodeError> {
+    paths
+        .iter()
+        .map(|path| {
+            parse_value_path(path).map_err(|error| EncodeError::InvalidPath {
+                option,
+                path: path.clone(),
+                reason: error.to_string(),
+            })
+        })
+        .collect()
+}
+
+impl Encoder {
+    pub fn new(config: &EncodingConfig, framing: SinkFraming) -> Result<Self, EncodeError> {
+        let only_fields = match &config.only_fields {
+            Some(paths) => Some(parse_paths("only_fields", paths)?),
+            None => None,
+        };
+        Ok(Self {
+            kind: config.codec,
+            pretty: config.json.pretty,
+            only_fields,
+            except_fields: parse_paths("except_fields", &config.except_fields)?,
+            timestamps: config.timestamp_format,
+            framing,
+        })
+    }
+
+    pub fn kind(&self) -> SerializerKind {
+        self.kind
+    }
+
+    /// Appends the encoded, framed event to `out`.
+    pub fn encode(&self, event: &Event, out: &mut Vec<u8>) {
+        match event {
+            Event::Log(log) => self.encode_value(log.value(), out),
+            Event::Trace(trace) => self.encode_value(trace.value(), out),
+            Event::Metric(metric) => match self.kind {
+                SerializerKind::Text | SerializerKind::RawMessage => metric::write_text(metric, out),
+                _ => self.encode_value(&metric_to_value(metric), out),
+            },
+        }
+        match self.framing {
+            SinkFraming::NewlineDelimited => out.push(b'\n'),
+            SinkFraming::CharacterDelimited(delimiter) => out.push(delimiter),
+            SinkFraming::Bytes => {}
+        }
+    }
+
+    fn encode_value(&self, value: &Value, out: &mut Vec<u8>) {
+        if self.only_fields.is_none() && self.except_fields.is_empty() {
+            return self.serialize(value, out);
+        }
+        let shaped = self.shape(value);
+        self.serialize(&shaped, out)
+    }
+
+    /// Applies `only_fields` and `except_fields` to a copy; the event itself may be shared.
+    fn shape(&self, value: &Value) -> Value {
+        let mut shaped = match &self.only_fields {
+            Some(paths) => {
+                let mut kept = Value::Object(Default::default());
+                for path in paths {
+                    if let Some(field) = value.get(path) {
+                        kept.insert(path, field.clone());
+                    }
+                }
+                kept
+            }
+            None => value.clone(),
+        };
+        for path in &self.except_fields {
+            shaped.remove(path, true);
+        }
+        shaped
+    }
+
+    fn serialize(&self, value: &Value, out: &mut Vec<u8>) {
+        match self.kind {
+            SerializerKind::Json if self.pretty => {
+                let mut compact = Vec::new();
+                write_json_value(&mut compact, value, self.timestamps);
+                match serde_json::from_slice::<serde_json::Value>(&compact)
+                    .and_then(|parsed| serde_json::to_vec_pretty(&parsed))
+                {
+                    Ok(pretty) => out.extend_from_slice(&pretty),
+                    Err(_) => out.extend_from_slice(&compact),
+                }
+            }
+            SerializerKind::Json => write_json_value(out, value, self.timestamps),
+            SerializerKind::Text | SerializerKind::RawMessage => {
+                match value.as_object().and_then(|map| map.get("message")) {
+                    Some(Value::Bytes(bytes)) => out.extend_from_slice(bytes),
+                    Some(Value::String(text)) => out.extend_from_slice(text.as_bytes()),
+                    Some(other) => write_json_value(out, other, self.timestamps),
+                    None => {}
+                }
+            }
+            SerializerKind::Logfmt => logfmt::write(out, value, self.timestamps),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
