@@ -1,1 +1,19 @@
-//! placeholder
+//! Sources: where events enter the pipeline.
+//!
+//! [`SOURCES`] is the registry: one line per source type. Each source lives in its own folder with
+//! the same anatomy: `mod.rs` (what it does and its delivery guarantee), `config.rs` (options),
+//! the runtime, and `tests.rs`.
+
+mod common;
+pub mod demo_logs;
+pub mod internal_metrics;
+pub mod stdin;
+
+use strata_core::SourceRegistration;
+
+/// Every source type, one line each.
+pub static SOURCES: &[SourceRegistration] = &[
+    demo_logs::REGISTRATION,
+    internal_metrics::REGISTRATION,
+    stdin::REGISTRATION,
+];

@@ -4,10 +4,6 @@
 //! is generic over anything that can say how many events and bytes it weighs ([`Weighted`]), and the
 //! disk buffer ([`disk`]) stores byte records that the caller encodes and decodes.
 
-// NOTE for whoever is writing `disk/`: while the disk buffer is being written it is gated behind the
-// `disk` feature so the rest of the workspace keeps building. Build and test it with
-// `cargo test -p strata-buffers --features disk`. The gate comes off when the module lands.
-#[cfg(feature = "disk")]
 pub mod disk;
 pub mod memory;
 

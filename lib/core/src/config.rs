@@ -105,6 +105,36 @@ pub struct GlobalOptions {
     pub timezone: Option<String>,
     /// Whether sinks wait for and report delivery, unless a sink says otherwise.
     pub acknowledgements: bool,
+    /// The field names of a log's standard fields.
+    pub log_schema: LogSchema,
+}
+
+/// Field names the sources use for the standard fields of a log (`log_schema`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSchema {
+    /// Default: `message`.
+    pub message_key: String,
+    /// Default: `timestamp`.
+    pub timestamp_key: String,
+    /// Default: `host`.
+    pub host_key: String,
+    /// Default: `source_type`.
+    pub source_type_key: String,
+    /// Default: `metadata`.
+    pub metadata_key: String,
+}
+
+impl Default for LogSchema {
+    fn default() -> Self {
+        Self {
+            message_key: "message".into(),
+            timestamp_key: "timestamp".into(),
+            host_key: "host".into(),
+            source_type_key: "source_type".into(),
+            metadata_key: "metadata".into(),
+        }
+    }
 }
 
 /// A sink's `acknowledgements` option: `true`/`false` or `{ enabled = ... }`.

@@ -19,12 +19,13 @@ pub mod shutdown;
 pub mod sink;
 pub mod source;
 pub mod telemetry;
+pub mod testing;
 pub mod transform;
 
 pub use buffer::{BufferConfig, BufferReceiver, BufferSender};
 pub use component::{ComponentKey, ComponentKind, ComponentMeta, OutputId};
 pub use config::{
-    AcknowledgementsConfig, BuildError, ComponentError, ConfigParseError, GlobalOptions, Output, Resource,
+    AcknowledgementsConfig, BuildError, ComponentError, ConfigParseError, GlobalOptions, LogSchema, Output, Resource,
     SinkConfig, SinkRegistration, SourceConfig, SourceRegistration, TransformConfig, TransformRegistration,
     parse_options,
 };

@@ -10,7 +10,12 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use strata_event::{Event, EventMetadata, LogEvent, Value};
 
-pub use framing::{FrameError, Framer, FramingConfig, FramingMethod};
+pub use framing::{CharacterOptions, FrameError, Framer, FramingConfig, FramingMethod, NewlineOptions};
+
+/// The default longest frame, for sources' `max_length` options.
+pub fn framing_default_max_length() -> usize {
+    framing::DEFAULT_MAX_LENGTH
+}
 
 /// The deserializer named by `decoding.codec`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,43 @@
+//! The running `filter` transform.
+
+use std::sync::Arc;
+
+use strata_core::{ComponentMetrics, RateLimitedLog, SyncTransform, TransformContext, TransformOutputsBuf};
+use strata_event::{BatchStatus, Event};
+use vrl::compiler::{Program, TimeZone};
+
+use crate::vrl_program::{Runner, check};
+
+pub(super) struct Filter {
+    runner: Runner,
+    metrics: ComponentMetrics,
+    limiter: RateLimitedLog,
+}
+
+impl Filter {
+    pub(super) fn new(program: Arc<Program>, timezone: TimeZone, cx: &TransformContext) -> Self {
+        Self { runner: Runner::new(program, timezone), metrics: cx.metrics.clone(), limiter: RateLimitedLog::default() }
+    }
+}
+
+impl SyncTransform for Filter {
+    fn transform(&mut self, mut event: Event, out: &mut TransformOutputsBuf) {
+        let keep = match check(&mut self.runner, &mut event) {
+            Ok(keep) => keep,
+            Err(error) => {
+                self.metrics.error("condition_failed", "processing");
+                if let Some(suppressed) = self.limiter.check() {
+                    tracing::warn!(suppressed, "filter condition failed; dropping the event: {error}");
+                }
+                false
+            }
+        };
+        if keep {
+            out.push(event);
+        } else {
+            self.metrics.discarded(1);
+            // Filtering out is the pipeline's intent: the source may take the event as done.
+            event.take_finalizers().update_status(BatchStatus::Delivered);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The running `route` transform.
+
+use std::sync::Arc;
+
+use strata_core::{ComponentMetrics, RateLimitedLog, SyncTransform, TransformContext, TransformOutputsBuf};
+use strata_event::{BatchStatus, Event};
+use vrl::compiler::{Program, TimeZone};
+
+use crate::vrl_program::{Runner, check};
+
+pub(super) struct Route {
+    /// One runner per route, in the order of the declared outputs.
+    routes: Vec<Runner>,
+    reroute_unmatched: bool,
+    metrics: ComponentMetrics,
+    limiter: RateLimitedLog,
+}
+
+impl Route {
+    pub(super) fn new(programs: Vec<Arc<Program>>, timezone: TimeZone, reroute_unmatched: bool, cx: &TransformContext) -> Self {
+        Self {
+            routes: programs.into_iter().map(|program| Runner::new(program, timezone)).collect(),
+            reroute_unmatched,
+            metrics: cx.metrics.clone(),
+            limiter: RateLimitedLog::default(),
+        }
+    }
+}
+
+impl SyncTransform for Route {
+    fn transform(&mut self, mut event: Event, out: &mut TransformOutputsBuf) {
+        let mut matched = Vec::with_capacity(self.routes.len());
+        for (index, runner) in self.routes.iter_mut().enumerate() {
+            match check(runner, &mut event) {
+                Ok(true) => matched.push(index),
+                Ok(false) => {}
+                Err(error) => {
+                    self.metrics.error("condition_failed", "processing");
+                    if let Some(suppressed) = self.limiter.check() {
+                        tracing::warn!(suppressed, "route condition failed; treating it as false: {error}");
+                    }
+                }
+            }
+        }
+        match matched.split_last() {
+            Some((last, rest)) => {
+                for index in rest {
+                    out.push_index(*index, event.clone());
+                }
+                out.push_index(*last, event);
+            }
+            None if self.reroute_unmatched => out.push_index(self.routes.len(), event),
+            None => {
+                self.metrics.discarded(1);
+                event.take_finalizers().update_status(BatchStatus::Delivered);
+            }
+        }
+    }
+}
