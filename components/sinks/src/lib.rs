@@ -1,1 +1,15 @@
-//! placeholder
+//! Sinks: where events leave the pipeline.
+//!
+//! [`SINKS`] is the registry: one line per sink type. Each lives in its own folder: `mod.rs`
+//! (what it does and its delivery guarantee), `config.rs` (options), the runtime, and `tests.rs`.
+
+pub mod blackhole;
+pub mod console;
+
+use strata_core::SinkRegistration;
+
+/// Every sink type, one line each.
+pub static SINKS: &[SinkRegistration] = &[
+    blackhole::REGISTRATION,
+    console::REGISTRATION,
+];
