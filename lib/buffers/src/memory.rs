@@ -81,6 +81,26 @@ impl<T> std::fmt::Debug for Sender<T> {
     }
 }
 
+/// A sender that does not keep the channel open: for wiring new upstreams later without
+/// stopping the channel from closing when every real upstream has finished.
+pub struct WeakSender<T> {
+    shared: Arc<Shared>,
+    inner: mpsc::WeakUnboundedSender<Envelope<T>>,
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        Self { shared: Arc::clone(&self.shared), inner: self.inner.clone() }
+    }
+}
+
+impl<T> WeakSender<T> {
+    /// A real sender again, unless the channel has closed.
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        Some(Sender { shared: Arc::clone(&self.shared), inner: self.inner.upgrade()? })
+    }
+}
+
 /// The receiving half, owned by the downstream component.
 pub struct Receiver<T> {
     shared: Arc<Shared>,
@@ -160,6 +180,10 @@ impl<T: Weighted> Sender<T> {
 
     pub fn usage(&self) -> &BufferUsage {
         &self.shared.usage
+    }
+
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender { shared: Arc::clone(&self.shared), inner: self.inner.downgrade() }
     }
 
     /// True when both senders feed the same receiver.
@@ -247,6 +271,16 @@ mod tests {
         let (tx, mut rx) = channel(MemoryLimit::Events(4), WhenFull::Block);
         tx.send(Batch(100)).await.unwrap();
         assert_eq!(rx.recv().await.map(|b| b.0), Some(100));
+    }
+
+    #[tokio::test]
+    async fn a_weak_sender_does_not_hold_the_channel_open() {
+        let (tx, mut rx) = channel::<Batch>(MemoryLimit::Events(4), WhenFull::Block);
+        let weak = tx.downgrade();
+        assert!(weak.upgrade().is_some());
+        drop(tx);
+        assert!(rx.recv().await.is_none(), "the channel closed with its last real sender");
+        assert!(weak.upgrade().is_none());
     }
 
     #[tokio::test]

@@ -13,6 +13,10 @@ mod json;
 
 pub use decoding::{
     DecodeError, Decoder, DecodingConfig, DeserializerConfig, FrameError, Framer, FramingConfig,
+    FramingMethod, LossyOptions,
 };
-pub use encoding::{EncodeError, Encoder, EncodingConfig, SerializerKind, SinkFraming, TimestampFormat};
+pub use encoding::{
+    CsvOptions, CsvQuoteStyle, EncodeError, Encoder, EncodingConfig, SerializerKind, SinkFraming,
+    TimestampFormat,
+};
 pub use json::{write_json_value, write_rfc3339_nanos};

@@ -116,6 +116,21 @@ impl std::fmt::Debug for BufferSender {
     }
 }
 
+/// A handle to a component's input that does not keep it open; see [`BufferSender::downgrade`].
+#[derive(Clone)]
+pub struct WeakBufferSender {
+    inner: memory::WeakSender<Item>,
+    measure_bytes: bool,
+    metrics: BufferMetrics,
+}
+
+impl WeakBufferSender {
+    /// A sender again, or `None` once every upstream has finished and the input has closed.
+    pub fn upgrade(&self) -> Option<BufferSender> {
+        Some(BufferSender { inner: self.inner.upgrade()?, measure_bytes: self.measure_bytes, metrics: self.metrics.clone() })
+    }
+}
+
 /// The reading side, owned by the component.
 pub struct BufferReceiver {
     inner: memory::Receiver<Item>,
@@ -166,6 +181,12 @@ impl BufferSender {
         if self.measure_bytes {
             self.metrics.size_bytes.set(self.inner.usage().bytes() as f64);
         }
+    }
+
+    /// A handle that can make new senders without keeping the input open. The topology keeps
+    /// these, so a component's input closes when its last upstream finishes.
+    pub fn downgrade(&self) -> WeakBufferSender {
+        WeakBufferSender { inner: self.inner.downgrade(), measure_bytes: self.measure_bytes, metrics: self.metrics.clone() }
     }
 
     /// True when both senders write into the same buffer.

@@ -22,7 +22,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod transform;
 
-pub use buffer::{BufferConfig, BufferReceiver, BufferSender};
+pub use buffer::{BufferConfig, BufferReceiver, BufferSender, WeakBufferSender};
 pub use component::{ComponentKey, ComponentKind, ComponentMeta, OutputId};
 pub use config::{
     AcknowledgementsConfig, BuildError, ComponentError, ConfigParseError, GlobalOptions, LogSchema, Output, Resource,

@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use strata_core::buffer::memory_buffer;
 use strata_core::fanout::ControlSender;
 use strata_core::{
-    BufferConfig, BufferReceiver, BufferSender, ComponentError, ComponentKey, ComponentKind, ComponentMetrics,
+    BufferConfig, BufferReceiver, BufferSender, ComponentError, WeakBufferSender, ComponentKey, ComponentKind, ComponentMetrics,
     ControlMessage, Fanout, GlobalOptions, OutputId, ShutdownSignal, SinkContext, SinkInput, SourceContext,
     SourceSender, Transform, TransformContext, TransformInput, TransformOutputs, TransformOutputsBuf,
 };
@@ -65,7 +65,9 @@ struct Built {
 pub struct Topology {
     config: Config,
     outputs: HashMap<OutputId, ControlSender>,
-    inputs: HashMap<ComponentKey, BufferSender>,
+    /// Weak, so that a component's input closes once its last upstream finishes (stdin at end of
+    /// input, a `count` reached): the fan-outs hold the only real senders.
+    inputs: HashMap<ComponentKey, WeakBufferSender>,
     shutdowns: HashMap<ComponentKey, ShutdownSignal>,
     tasks: HashMap<ComponentKey, RunningTask>,
     retired: Vec<(ComponentKey, RunningTask)>,
@@ -259,7 +261,7 @@ impl Topology {
         let enabled = topology.config.global.healthchecks.enabled;
         let Built { pieces, outputs, inputs, healthchecks } = built;
         topology.outputs = outputs;
-        topology.inputs = inputs;
+        topology.inputs = inputs.iter().map(|(key, sender)| (key.clone(), sender.downgrade())).collect();
         if enabled {
             let failures = run_healthchecks(healthchecks, require_healthy).await;
             if require_healthy && !failures.is_empty() {
@@ -268,6 +270,8 @@ impl Topology {
         }
         let new_edges = topology.config.edges();
         topology.connect(&new_edges, &BTreeSet::new(), &keys, &[]);
+        // The control messages now hold the real senders; ours may go.
+        drop(inputs);
         for (key, kind, piece) in pieces {
             topology.spawn(key, kind, piece);
         }
@@ -288,11 +292,15 @@ impl Topology {
     ) {
         let new_set: BTreeSet<_> = new_edges.iter().cloned().collect();
         for (output, consumer) in new_edges {
-            let (Some(control), Some(sender)) = (self.outputs.get(output), self.inputs.get(consumer)) else { continue };
+            let Some(control) = self.outputs.get(output) else { continue };
+            let Some(sender) = self.inputs.get(consumer).and_then(WeakBufferSender::upgrade) else {
+                tracing::warn!(component_id = %consumer, input = %output, "not connected: the component has already finished");
+                continue;
+            };
             let message = if rebuilt.contains(&output.component) || !old_edges.contains(&(output.clone(), consumer.clone())) {
-                Some(ControlMessage::Add(consumer.clone(), sender.clone()))
+                Some(ControlMessage::Add(consumer.clone(), sender))
             } else if rebuilt.contains(consumer) {
-                Some(ControlMessage::Replace(consumer.clone(), sender.clone()))
+                Some(ControlMessage::Replace(consumer.clone(), sender))
             } else {
                 None
             };
@@ -454,11 +462,12 @@ impl Topology {
         }
         let Built { pieces, outputs, inputs, healthchecks } = built;
         self.outputs.extend(outputs);
-        self.inputs.extend(inputs);
+        self.inputs.extend(inputs.iter().map(|(key, sender)| (key.clone(), sender.downgrade())));
         self.config = new;
         let removed: Vec<ComponentKey> = summary.removed.iter().cloned().collect();
         let new_edges = self.config.edges();
         self.connect(&new_edges, &old_edges, &rebuilt, &removed);
+        drop(inputs);
         if self.config.global.healthchecks.enabled {
             tokio::spawn(run_healthchecks(healthchecks, false));
         }

@@ -15,7 +15,13 @@ pub(super) fn write(out: &mut Vec<u8>, value: &Value, timestamps: TimestampForma
     }
 }
 
-fn write_fields(out: &mut Vec<u8>, prefix: &str, value: &Value, timestamps: TimestampFormat, first: &mut bool) {
+fn write_fields(
+    out: &mut Vec<u8>,
+    prefix: &str,
+    value: &Value,
+    timestamps: TimestampFormat,
+    first: &mut bool,
+) {
     match value {
         Value::Object(map) => {
             for (key, field) in map {

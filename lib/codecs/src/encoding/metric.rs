@@ -23,7 +23,10 @@ pub fn metric_to_value(metric: &Metric) -> Value {
         map.insert("namespace".into(), Value::from(namespace));
     }
     if !metric.tags().is_empty() {
-        let tags = metric.tags().iter().map(|(key, value)| (KeyString::from(key.as_str()), Value::from(value.as_str())));
+        let tags = metric
+            .tags()
+            .iter()
+            .map(|(key, value)| (KeyString::from(key.as_str()), Value::from(value.as_str())));
         map.insert("tags".into(), Value::Object(tags.collect()));
     }
     if let Some(timestamp) = metric.timestamp() {
@@ -37,27 +40,38 @@ pub fn metric_to_value(metric: &Metric) -> Value {
     let (key, value) = match metric.value() {
         MetricValue::Counter { value } => ("counter", object([("value", float(*value))])),
         MetricValue::Gauge { value } => ("gauge", object([("value", float(*value))])),
-        MetricValue::Set { values } => {
-            ("set", object([("values", Value::Array(values.iter().map(|v| Value::from(v.as_str())).collect()))]))
-        }
+        MetricValue::Set { values } => (
+            "set",
+            object([("values", Value::Array(values.iter().map(|v| Value::from(v.as_str())).collect()))]),
+        ),
         MetricValue::Distribution { samples, statistic } => {
             let samples = samples
                 .iter()
                 .map(|sample| object([("value", float(sample.value)), ("rate", Value::from(sample.rate))]))
                 .collect();
             let statistic = format!("{statistic:?}").to_lowercase();
-            ("distribution", object([("samples", Value::Array(samples)), ("statistic", Value::from(statistic))]))
+            (
+                "distribution",
+                object([("samples", Value::Array(samples)), ("statistic", Value::from(statistic))]),
+            )
         }
         MetricValue::AggregatedHistogram { buckets, count, sum } => {
             let buckets = buckets
                 .iter()
                 .map(|bucket| {
-                    object([("upper_limit", float(bucket.upper_limit)), ("count", Value::from(bucket.count as i64))])
+                    object([
+                        ("upper_limit", float(bucket.upper_limit)),
+                        ("count", Value::from(bucket.count as i64)),
+                    ])
                 })
                 .collect();
             (
                 "aggregated_histogram",
-                object([("buckets", Value::Array(buckets)), ("count", Value::from(*count as i64)), ("sum", float(*sum))]),
+                object([
+                    ("buckets", Value::Array(buckets)),
+                    ("count", Value::from(*count as i64)),
+                    ("sum", float(*sum)),
+                ]),
             )
         }
         MetricValue::AggregatedSummary { quantiles, count, sum } => {
@@ -94,7 +108,8 @@ pub(super) fn write_text(metric: &Metric, out: &mut Vec<u8>) {
         MetricValue::Counter { value } | MetricValue::Gauge { value } => value.to_string(),
         MetricValue::Set { values } => values.len().to_string(),
         MetricValue::Distribution { samples, .. } => format!("{} samples", samples.len()),
-        MetricValue::AggregatedHistogram { count, sum, .. } | MetricValue::AggregatedSummary { count, sum, .. } => {
+        MetricValue::AggregatedHistogram { count, sum, .. }
+        | MetricValue::AggregatedSummary { count, sum, .. } => {
             format!("count={count} sum={sum}")
         }
     };

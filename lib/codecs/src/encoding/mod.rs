@@ -3,6 +3,7 @@
 //! `encoding.codec` picks the serializer; `only_fields`, `except_fields` and `timestamp_format`
 //! shape what it sees. The sink picks the framing that delimits one encoded event from the next.
 
+mod csv;
 mod logfmt;
 mod metric;
 
@@ -12,6 +13,7 @@ use vrl::path::{OwnedValuePath, parse_value_path};
 
 use crate::json::write_json_value;
 
+pub use csv::{CsvOptions, CsvQuoteStyle};
 pub use metric::metric_to_value;
 
 /// How timestamps are written.
@@ -41,6 +43,8 @@ pub enum SerializerKind {
     Logfmt,
     /// The `message` field's bytes, as is; the same as `text` for logs.
     RawMessage,
+    /// One CSV record of the `encoding.csv.fields` values.
+    Csv,
 }
 
 /// Options of the `json` serializer (`encoding.json.*`).
@@ -56,11 +60,14 @@ pub struct JsonOptions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EncodingConfig {
-    /// The serializer: `json`, `text`, `logfmt` or `raw_message`. Required.
+    /// The serializer: `json`, `text`, `logfmt`, `raw_message` or `csv`. Required.
     pub codec: SerializerKind,
     /// Options of the `json` codec.
     #[serde(default)]
     pub json: JsonOptions,
+    /// Options of the `csv` codec; `fields` is required with it. Default: none.
+    #[serde(default)]
+    pub csv: Option<CsvOptions>,
     /// Keep only these fields (paths such as `message` or `.kubernetes.pod_name`). Default: all.
     #[serde(default)]
     pub only_fields: Option<Vec<String>>,
@@ -77,6 +84,7 @@ impl EncodingConfig {
         Self {
             codec,
             json: JsonOptions::default(),
+            csv: None,
             only_fields: None,
             except_fields: Vec::new(),
             timestamp_format: TimestampFormat::default(),
@@ -93,12 +101,20 @@ pub enum SinkFraming {
     CharacterDelimited(u8),
     /// Nothing: one event per message (datagrams, HTTP requests with one event).
     Bytes,
+    /// The event's length as a 4-byte big-endian integer before it, for `length_delimited`.
+    LengthDelimited,
+    /// The event's length in decimal and a space before it (RFC 6587 octet counting).
+    OctetCounting,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EncodeError {
     #[error("invalid field path `{path}` in `{option}`: {reason}")]
     InvalidPath { option: &'static str, path: String, reason: String },
+    #[error("`{option}` is required with this codec")]
+    MissingOption { option: &'static str },
+    #[error("invalid `{option}`: {reason}")]
+    InvalidOption { option: &'static str, reason: String },
 }
 
 /// A ready-to-use serializer plus framing, built once per sink from its config.
@@ -110,6 +126,8 @@ pub struct Encoder {
     except_fields: Vec<OwnedValuePath>,
     timestamps: TimestampFormat,
     framing: SinkFraming,
+    /// The parsed `csv` options, present exactly when the codec is `csv`.
+    csv: Option<csv::CsvEncoder>,
 }
 
 fn parse_paths(option: &'static str, paths: &[String]) -> Result<Vec<OwnedValuePath>, EncodeError> {
@@ -131,7 +149,12 @@ impl Encoder {
             Some(paths) => Some(parse_paths("only_fields", paths)?),
             None => None,
         };
+        let csv = match config.codec {
+            SerializerKind::Csv => Some(csv::CsvEncoder::new(config.csv.as_ref())?),
+            _ => None,
+        };
         Ok(Self {
+            csv,
             kind: config.codec,
             pretty: config.json.pretty,
             only_fields,
@@ -147,6 +170,11 @@ impl Encoder {
 
     /// Appends the encoded, framed event to `out`.
     pub fn encode(&self, event: &Event, out: &mut Vec<u8>) {
+        let start = out.len();
+        if self.framing == SinkFraming::LengthDelimited {
+            // A placeholder for the length, filled in once the event is written.
+            out.extend_from_slice(&[0; 4]);
+        }
         match event {
             Event::Log(log) => self.encode_value(log.value(), out),
             Event::Trace(trace) => self.encode_value(trace.value(), out),
@@ -159,6 +187,16 @@ impl Encoder {
             SinkFraming::NewlineDelimited => out.push(b'\n'),
             SinkFraming::CharacterDelimited(delimiter) => out.push(delimiter),
             SinkFraming::Bytes => {}
+            SinkFraming::LengthDelimited => {
+                // Events are bounded far below 4 GiB by sources' frame limits and batch sizes;
+                // saturating keeps this infallible for an event that somehow is not.
+                let length = u32::try_from(out.len() - start - 4).unwrap_or(u32::MAX);
+                out[start..start + 4].copy_from_slice(&length.to_be_bytes());
+            }
+            SinkFraming::OctetCounting => {
+                let header = format!("{} ", out.len() - start);
+                out.splice(start..start, header.into_bytes());
+            }
         }
     }
 
@@ -212,6 +250,11 @@ impl Encoder {
                 }
             }
             SerializerKind::Logfmt => logfmt::write(out, value, self.timestamps),
+            SerializerKind::Csv => {
+                if let Some(csv) = &self.csv {
+                    csv.write(value, self.timestamps, out);
+                }
+            }
         }
     }
 }

@@ -138,14 +138,12 @@ pub(super) fn validate(config: &mut Config, errors: &mut Vec<ConfigError>) {
         };
     }
 
-    let order = match topological_order(config) {
-        Ok(order) => order,
-        Err(cycle) => {
-            errors.push(ConfigError::new(format!("the transforms form a cycle: {}", cycle.join(" -> "))));
-            return;
-        }
-    };
-    check_types(config, &order, errors);
+    // Data types flow in graph order, which a cycle does not have; the other checks still run so
+    // that every problem is reported at once.
+    match topological_order(config) {
+        Ok(order) => check_types(config, &order, errors),
+        Err(cycle) => errors.push(ConfigError::new(format!("the transforms form a cycle: {}", cycle.join(" -> ")))),
+    }
     check_resources(config, errors);
     warn_unconsumed(config);
 }

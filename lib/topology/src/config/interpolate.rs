@@ -71,16 +71,18 @@ fn substitute(expression: &str, lookup: &dyn Fn(&str) -> Option<String>, out: &m
         return;
     }
     let value = lookup(name);
-    let resolved = match (operator, value) {
-        ("default-if-empty", Some(value)) if !value.is_empty() => value,
-        ("default-if-empty", _) | ("default-if-unset", None) => argument.to_owned(),
-        ("required-non-empty", Some(value)) if !value.is_empty() => value,
+    // `from_env` tells a value taken from the environment (scrubbed from errors) from a default
+    // written in the file (not secret).
+    let (resolved, from_env) = match (operator, value) {
+        ("default-if-empty", Some(value)) if !value.is_empty() => (value, true),
+        ("default-if-empty", _) | ("default-if-unset", None) => (argument.to_owned(), false),
+        ("required-non-empty", Some(value)) if !value.is_empty() => (value, true),
         ("required-non-empty", _) | ("required", None) => {
             let message = if argument.is_empty() { "is required" } else { argument };
             out.errors.push(format!("environment variable `{name}`: {message}"));
             return;
         }
-        (_, Some(value)) => value,
+        (_, Some(value)) => (value, true),
         (_, None) => {
             out.errors.push(format!(
                 "environment variable `{name}` is not set (use `${{{name}:-default}}` to give a default)"
@@ -92,7 +94,7 @@ fn substitute(expression: &str, lookup: &dyn Fn(&str) -> Option<String>, out: &m
         out.errors.push(format!("environment variable `{name}` contains a newline, which is not allowed"));
         return;
     }
-    if !resolved.is_empty() {
+    if from_env && !resolved.is_empty() {
         out.secrets.push(resolved.clone());
     }
     out.text.push_str(&resolved);

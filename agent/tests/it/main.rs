@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `agent` binary, real pipes, real signals, real HTTP.
+
+mod harness;
+
+mod backpressure;
+mod cli;
+mod config_errors;
+mod pipelines;
+mod reload;
+mod shutdown;
