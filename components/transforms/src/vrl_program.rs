@@ -55,6 +55,11 @@ impl Runner {
         Self { program, timezone, runtime: Runtime::default() }
     }
 
+    /// Another runner of the same program with its own runtime state.
+    pub fn fork(&self) -> Self {
+        Self::new(Arc::clone(&self.program), self.timezone)
+    }
+
     /// Runs the program with `event` as its target, changing it in place. Returns the value of the
     /// program's last expression.
     pub fn run(&mut self, event: &mut Event) -> Result<Value, Terminate> {

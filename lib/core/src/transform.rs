@@ -17,6 +17,13 @@ pub struct TransformContext {
 /// reads input batches, calls it for each event, and sends what it wrote, a batch per output.
 pub trait SyncTransform: Send + 'static {
     fn transform(&mut self, event: Event, out: &mut TransformOutputsBuf);
+
+    /// A fresh instance for running batches in parallel, for transforms whose output for an
+    /// event depends only on that event (remap, filter, route). `None`, the default, keeps the
+    /// transform on one task, as stateful transforms need.
+    fn clone_for_concurrency(&self) -> Option<Box<dyn SyncTransform>> {
+        None
+    }
 }
 
 /// A transform that runs as its own task: for state across time (windows, timeouts, merging).

@@ -217,17 +217,72 @@ fn input_buffer(config: &BufferConfig, metrics: &ComponentMetrics) -> Result<(Bu
 }
 
 async fn run_sync_transform(
-    mut transform: Box<dyn strata_core::SyncTransform>,
+    transform: Box<dyn strata_core::SyncTransform>,
     mut input: TransformInput,
     mut outputs: TransformOutputs,
     ports: Vec<String>,
 ) -> Result<(), ComponentError> {
+    let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if parallelism > 1
+        && let Some(first) = transform.clone_for_concurrency()
+    {
+        return run_concurrent(transform, first, parallelism, input, outputs, ports).await;
+    }
+    let mut transform = transform;
     let mut buf = TransformOutputsBuf::new(&ports);
     while let Some(batch) = input.recv().await {
         for event in batch {
             transform.transform(event, &mut buf);
         }
         outputs.send_buf(&mut buf).await;
+    }
+    Ok(())
+}
+
+/// Runs up to `limit` batches at once on spawned tasks, each with its own instance of the
+/// transform, and sends results in input order. Spawned tasks can be stolen by idle workers,
+/// which is what spreads a CPU-heavy transform (VRL parsing) over the cores.
+async fn run_concurrent(
+    prototype: Box<dyn strata_core::SyncTransform>,
+    first: Box<dyn strata_core::SyncTransform>,
+    limit: usize,
+    mut input: TransformInput,
+    mut outputs: TransformOutputs,
+    ports: Vec<String>,
+) -> Result<(), ComponentError> {
+    use futures::StreamExt;
+    use futures::stream::FuturesOrdered;
+    let mut idle: Vec<Box<dyn strata_core::SyncTransform>> = vec![first];
+    let mut in_flight = FuturesOrdered::new();
+    let mut input_open = true;
+    while input_open || !in_flight.is_empty() {
+        tokio::select! {
+            batch = input.recv(), if input_open && in_flight.len() < limit => match batch {
+                Some(batch) => {
+                    let mut transform = match idle.pop().or_else(|| prototype.clone_for_concurrency()) {
+                        Some(transform) => transform,
+                        None => return Err(ComponentError::new("the transform stopped offering instances")),
+                    };
+                    let ports = ports.clone();
+                    in_flight.push_back(tokio::spawn(async move {
+                        let mut buf = TransformOutputsBuf::new(&ports);
+                        for event in batch {
+                            transform.transform(event, &mut buf);
+                        }
+                        (transform, buf)
+                    }));
+                }
+                None => input_open = false,
+            },
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                let (transform, mut buf) = done.map_err(|error| {
+                    let message = if error.is_panic() { panic_message(&*error.into_panic()) } else { error.to_string() };
+                    ComponentError::new(format!("a transform batch failed: {message}"))
+                })?;
+                idle.push(transform);
+                outputs.send_buf(&mut buf).await;
+            }
+        }
     }
     Ok(())
 }

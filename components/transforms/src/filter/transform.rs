@@ -21,6 +21,10 @@ impl Filter {
 }
 
 impl SyncTransform for Filter {
+    fn clone_for_concurrency(&self) -> Option<Box<dyn SyncTransform>> {
+        Some(Box::new(Self { runner: self.runner.fork(), metrics: self.metrics.clone(), limiter: RateLimitedLog::default() }))
+    }
+
     fn transform(&mut self, mut event: Event, out: &mut TransformOutputsBuf) {
         let keep = match check(&mut self.runner, &mut event) {
             Ok(keep) => keep,

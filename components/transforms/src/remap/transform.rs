@@ -105,6 +105,19 @@ impl Remap {
 }
 
 impl SyncTransform for Remap {
+    fn clone_for_concurrency(&self) -> Option<Box<dyn SyncTransform>> {
+        Some(Box::new(Self {
+            runner: self.runner.fork(),
+            keep_original: self.keep_original,
+            drop_on_error: self.drop_on_error,
+            drop_on_abort: self.drop_on_abort,
+            reroute_dropped: self.reroute_dropped,
+            component_id: self.component_id.clone(),
+            metrics: self.metrics.clone(),
+            limiter: RateLimitedLog::default(),
+        }))
+    }
+
     fn transform(&mut self, mut event: Event, out: &mut TransformOutputsBuf) {
         let original = self.keep_original.then(|| event.clone());
         let (reason, message) = match self.runner.run(&mut event) {

@@ -28,6 +28,15 @@ impl Route {
 }
 
 impl SyncTransform for Route {
+    fn clone_for_concurrency(&self) -> Option<Box<dyn SyncTransform>> {
+        Some(Box::new(Self {
+            routes: self.routes.iter().map(Runner::fork).collect(),
+            reroute_unmatched: self.reroute_unmatched,
+            metrics: self.metrics.clone(),
+            limiter: RateLimitedLog::default(),
+        }))
+    }
+
     fn transform(&mut self, mut event: Event, out: &mut TransformOutputsBuf) {
         let mut matched = Vec::with_capacity(self.routes.len());
         for (index, runner) in self.routes.iter_mut().enumerate() {
