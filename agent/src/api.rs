@@ -23,7 +23,10 @@ impl Api {
             .with_context(|| format!("cannot listen on {address} for the API (`api.address`)"))?;
         let address = listener.local_addr()?;
         let router = Router::new()
-            .route("/health", get(|| async { ([(header::CONTENT_TYPE, "application/json")], "{\"ok\":true}") }))
+            .route(
+                "/health",
+                get(|| async { ([(header::CONTENT_TYPE, "application/json")], "{\"ok\":true}") }),
+            )
             .route(
                 "/metrics",
                 get(move || {
@@ -41,7 +44,8 @@ impl Api {
         let stop = Arc::new(Notify::new());
         let notified = Arc::clone(&stop);
         tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async move { notified.notified().await });
+            let serve = axum::serve(listener, router)
+                .with_graceful_shutdown(async move { notified.notified().await });
             if let Err(error) = serve.await {
                 tracing::error!("the API listener failed: {error}");
             }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "agent", version, about = "Strata: an observability pipeline agent for logs, metrics and traces")]
+#[command(
+    name = "agent",
+    version,
+    about = "Strata: an observability pipeline agent for logs, metrics and traces"
+)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]

@@ -34,7 +34,12 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
                 return ExitCode::from(78);
             }
             let count = config.sources.len() + config.transforms.len() + config.sinks.len();
-            println!("valid: {count} components ({} sources, {} transforms, {} sinks)", config.sources.len(), config.transforms.len(), config.sinks.len());
+            println!(
+                "valid: {count} components ({} sources, {} transforms, {} sinks)",
+                config.sources.len(),
+                config.transforms.len(),
+                config.sinks.len()
+            );
             ExitCode::SUCCESS
         }
         Err(errors) => {
@@ -92,8 +97,12 @@ pub fn list() -> ExitCode {
 fn example(kind: ComponentKind, type_name: &str) -> Option<&'static str> {
     let registry = registry();
     match kind {
-        ComponentKind::Source => registry.sources.iter().find(|r| r.type_name == type_name).map(|r| r.example),
-        ComponentKind::Transform => registry.transforms.iter().find(|r| r.type_name == type_name).map(|r| r.example),
+        ComponentKind::Source => {
+            registry.sources.iter().find(|r| r.type_name == type_name).map(|r| r.example)
+        }
+        ComponentKind::Transform => {
+            registry.transforms.iter().find(|r| r.type_name == type_name).map(|r| r.example)
+        }
         ComponentKind::Sink => registry.sinks.iter().find(|r| r.type_name == type_name).map(|r| r.example),
     }
 }

@@ -61,13 +61,15 @@ fn sorted_entries(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 pub fn read(paths: &[PathBuf], dirs: &[PathBuf]) -> anyhow::Result<Vec<ConfigFile>> {
     let mut files = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
         files.push(ConfigFile::new(path.clone(), text));
     }
     for dir in dirs {
         for path in sorted_entries(dir)? {
             if path.is_file() && is_config_file(&path) {
-                let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
                 files.push(ConfigFile::new(path, text));
             }
         }
@@ -81,7 +83,8 @@ pub fn read(paths: &[PathBuf], dirs: &[PathBuf]) -> anyhow::Result<Vec<ConfigFil
                     continue;
                 }
                 let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
                 files.push(ConfigFile { path, text, component: Some((kind, id)) });
             }
         }

@@ -132,14 +132,17 @@ async fn run_async(args: RunArgs) -> ExitCode {
 /// Watches signals, reload triggers and component exits until the agent should stop. Returns the
 /// exit code to use once the pipeline has drained.
 async fn supervise(topology: &mut Topology, args: &RunArgs, paths: &[PathBuf]) -> ExitCode {
-    let (mut interrupt, mut terminate, mut hangup) =
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
-            (Ok(i), Ok(t), Ok(h)) => (i, t, h),
-            _ => {
-                tracing::error!("cannot install signal handlers");
-                return ExitCode::FAILURE;
-            }
-        };
+    let (mut interrupt, mut terminate, mut hangup) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(i), Ok(t), Ok(h)) => (i, t, h),
+        _ => {
+            tracing::error!("cannot install signal handlers");
+            return ExitCode::FAILURE;
+        }
+    };
     let (reload_tx, mut reload_rx) = mpsc::channel::<()>(1);
     let _watcher = if args.watch_config { watch(paths, &args.config.config_dir, reload_tx) } else { None };
     loop {
@@ -174,15 +177,13 @@ async fn supervise(topology: &mut Topology, args: &RunArgs, paths: &[PathBuf]) -
 }
 
 /// A second SIGINT or SIGTERM during the drain exits at once.
-fn interrupt_again(
+async fn interrupt_again(
     mut interrupt: tokio::signal::unix::Signal,
     mut terminate: tokio::signal::unix::Signal,
-) -> impl std::future::Future<Output = ()> {
-    async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
+) {
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
     }
 }
 
@@ -222,7 +223,11 @@ async fn reload(topology: &mut Topology, args: &RunArgs, paths: &[PathBuf]) {
 }
 
 /// Watches the config files' directories and asks for a reload after a change settles.
-fn watch(paths: &[PathBuf], dirs: &[PathBuf], reload: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+fn watch(
+    paths: &[PathBuf],
+    dirs: &[PathBuf],
+    reload: mpsc::Sender<()>,
+) -> Option<notify::RecommendedWatcher> {
     use notify::{RecursiveMode, Watcher};
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut watcher = match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {

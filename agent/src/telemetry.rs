@@ -14,7 +14,8 @@ use crate::cli::LogFormat;
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("AGENT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     // A second initialisation (tests) is harmless; ignore it.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
@@ -34,6 +35,7 @@ pub fn install_metrics(expire_after: Option<Duration>) -> anyhow::Result<Prometh
     let internal = InternalRegistry::default();
     InternalRegistry::set_global(internal.clone());
     let fanout = FanoutBuilder::default().add_recorder(prometheus).add_recorder(internal).build();
-    metrics::set_global_recorder(fanout).map_err(|e| anyhow::anyhow!("cannot install the metrics recorder: {e}"))?;
+    metrics::set_global_recorder(fanout)
+        .map_err(|e| anyhow::anyhow!("cannot install the metrics recorder: {e}"))?;
     Ok(handle)
 }

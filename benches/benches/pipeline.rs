@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use strata_codecs::{Decoder, DecodingConfig, Encoder, EncodingConfig, FramingConfig, SerializerKind, SinkFraming};
+use strata_codecs::{
+    Decoder, DecodingConfig, Encoder, EncodingConfig, FramingConfig, SerializerKind, SinkFraming,
+};
 use strata_core::testing::{run_sync, transform_context};
 use strata_core::{Transform, TransformConfig};
 use strata_event::{EventBatch, EventMetadata, SourceId};
@@ -36,7 +38,8 @@ fn event_model(c: &mut Criterion) {
     group.bench_function("decode_1000_lines", |b| b.iter(|| decode(&frames)));
     let batch = decode(&frames);
     group.bench_function("fan_out_clone_1000", |b| b.iter(|| batch.clone()));
-    let encoder = Encoder::new(&EncodingConfig::new(SerializerKind::Json), SinkFraming::NewlineDelimited).unwrap();
+    let encoder =
+        Encoder::new(&EncodingConfig::new(SerializerKind::Json), SinkFraming::NewlineDelimited).unwrap();
     group.bench_function("encode_json_1000", |b| {
         let mut out = Vec::with_capacity(256 * 1024);
         b.iter(|| {
@@ -54,7 +57,8 @@ fn remap(c: &mut Criterion, name: &str, program: &str, text: &str) {
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let config: strata_transforms::remap::RemapConfig =
         strata_core::parse_options(serde_json::json!({"source": program, "drop_on_error": true})).unwrap();
-    let Transform::Sync(mut transform) = runtime.block_on(config.build(&transform_context("remap"))).unwrap() else {
+    let Transform::Sync(mut transform) = runtime.block_on(config.build(&transform_context("remap"))).unwrap()
+    else {
         unreachable!("remap is synchronous")
     };
     let frames = frames(text);
@@ -72,7 +76,12 @@ fn remap(c: &mut Criterion, name: &str, program: &str, text: &str) {
 
 fn remap_benches(c: &mut Criterion) {
     let json = strata_benches::lines(BATCH, 2, strata_benches::json_line);
-    remap(c, "w2_parse_json_add_del_1000", ". = parse_json!(.message)\n.pipeline = \"strata\"\ndel(.remove_me)", &json);
+    remap(
+        c,
+        "w2_parse_json_add_del_1000",
+        ". = parse_json!(.message)\n.pipeline = \"strata\"\ndel(.remove_me)",
+        &json,
+    );
     let apache = strata_benches::lines(BATCH, 3, strata_benches::apache_line);
     let regex = r#". |= parse_regex!(.message, r'^(?P<host>[^ ]*) [^ ]* (?P<user>[^ ]*) \[(?P<time>[^\]]*)\] "(?P<method>\S+)(?: +(?P<path>[^ ]*) +\S*)?" (?P<status>[^ ]*) (?P<size>[^ ]*)$')"#;
     remap(c, "w3_parse_regex_apache_1000", regex, &apache);
@@ -113,8 +122,9 @@ print_interval_secs = 0
         b.iter(|| {
             let env = |_: &str| None;
             let options = LoadOptions { interpolate: false, env: &env };
-            let config = strata_topology::load(&[ConfigFile::new("bench.toml", config.clone())], &registry, &options)
-                .expect("valid bench config");
+            let config =
+                strata_topology::load(&[ConfigFile::new("bench.toml", config.clone())], &registry, &options)
+                    .expect("valid bench config");
             runtime.block_on(async {
                 let mut topology = Topology::start(config).await.expect("starts");
                 while topology.next_exit().await.is_some() {

@@ -18,7 +18,8 @@ impl Lcg {
     }
 }
 
-const PATHS: &[&str] = &["/", "/index.html", "/api/v1/users", "/api/v1/orders/42", "/login", "/static/app.js"];
+const PATHS: &[&str] =
+    &["/", "/index.html", "/api/v1/users", "/api/v1/orders/42", "/login", "/static/app.js"];
 const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE"];
 const USERS: &[&str] = &["-", "alice", "bob", "carol"];
 

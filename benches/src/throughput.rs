@@ -25,10 +25,34 @@ struct Workload {
 }
 
 const WORKLOADS: &[Workload] = &[
-    Workload { name: "w1", description: "stdin -> blackhole, raw lines", config: "w1.toml", line: apache_line, writes_output: false },
-    Workload { name: "w2", description: "stdin -> remap(parse_json, add, del) -> console json -> file", config: "w2.toml", line: json_line, writes_output: true },
-    Workload { name: "w2-blackhole", description: "stdin -> remap(parse_json, add, del) -> blackhole", config: "w2-blackhole.toml", line: json_line, writes_output: false },
-    Workload { name: "w3", description: "stdin -> remap(parse_regex, Apache common) -> blackhole", config: "w3.toml", line: apache_line, writes_output: false },
+    Workload {
+        name: "w1",
+        description: "stdin -> blackhole, raw lines",
+        config: "w1.toml",
+        line: apache_line,
+        writes_output: false,
+    },
+    Workload {
+        name: "w2",
+        description: "stdin -> remap(parse_json, add, del) -> console json -> file",
+        config: "w2.toml",
+        line: json_line,
+        writes_output: true,
+    },
+    Workload {
+        name: "w2-blackhole",
+        description: "stdin -> remap(parse_json, add, del) -> blackhole",
+        config: "w2-blackhole.toml",
+        line: json_line,
+        writes_output: false,
+    },
+    Workload {
+        name: "w3",
+        description: "stdin -> remap(parse_regex, Apache common) -> blackhole",
+        config: "w3.toml",
+        line: apache_line,
+        writes_output: false,
+    },
 ];
 
 struct Run {
@@ -112,7 +136,8 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let option = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("benches/ has a parent")?.to_path_buf();
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo.join("target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo.join("target"));
     let agent = option("--agent").map(PathBuf::from).unwrap_or_else(|| target.join("release/agent"));
     let mib: usize = option("--mib").map(|v| v.parse()).transpose()?.unwrap_or(256);
     let runs: usize = option("--runs").map(|v| v.parse()).transpose()?.unwrap_or(3);
@@ -123,7 +148,10 @@ fn main() -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let work = tempfile::tempdir()?;
     println!("machine: {cores} cores; input {mib} MiB per workload; median of {runs} runs");
-    println!("{:<14} {:>9} {:>12} {:>10} {:>9} {:>14} {:>12}", "workload", "MiB/s", "events/s", "peak RSS", "floor", "floor MiB/s", "vs floor");
+    println!(
+        "{:<14} {:>9} {:>12} {:>10} {:>9} {:>14} {:>12}",
+        "workload", "MiB/s", "events/s", "peak RSS", "floor", "floor MiB/s", "vs floor"
+    );
     for workload in WORKLOADS.iter().filter(|w| selected.split(',').any(|s| s == w.name)) {
         // Generate about `mib` MiB of lines.
         let sample = lines(1000, 7, workload.line);
@@ -143,7 +171,7 @@ fn main() -> anyhow::Result<()> {
         let mut floor_secs = Vec::new();
         let mut peak = 0;
         for _ in 0..runs {
-            let floor = measure(&mut Command::new("wc").arg("-l"), &input, &output)?;
+            let floor = measure(Command::new("wc").arg("-l"), &input, &output)?;
             floor_secs.push(floor.wall.as_secs_f64());
             let mut command = Command::new(&agent);
             command.arg("--config").arg(&config).env("AGENT_LOG", "warn");

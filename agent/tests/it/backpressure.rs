@@ -36,7 +36,9 @@ encoding.codec = "text"
             while !stop.load(Ordering::Relaxed) {
                 chunk.clear();
                 for _ in 0..100 {
-                    chunk.push_str(&format!("{lines:>12} padding-padding-padding-padding-padding-padding-padding-padding\n"));
+                    chunk.push_str(&format!(
+                        "{lines:>12} padding-padding-padding-padding-padding-padding-padding-padding\n"
+                    ));
                     lines += 1;
                 }
                 if stdin.write_all(chunk.as_bytes()).is_err() {

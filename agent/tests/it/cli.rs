@@ -11,7 +11,8 @@ fn every_config_example_validates() {
         if !matches!(path.extension().and_then(|e| e.to_str()), Some("toml" | "yaml" | "json")) {
             continue;
         }
-        let (status, stdout, stderr) = run(&["validate", "--deny-warnings", path.to_str().unwrap()], &examples);
+        let (status, stdout, stderr) =
+            run(&["validate", "--deny-warnings", path.to_str().unwrap()], &examples);
         assert!(status.success(), "{} does not validate:\n{stderr}", path.display());
         assert!(stdout.starts_with("valid:"), "{stdout}");
         checked += 1;
@@ -24,7 +25,11 @@ fn generate_prints_a_config_that_validates() {
     let dir = tempfile::tempdir().unwrap();
     let (status, stdout, stderr) = run(&["generate", "stdin/remap/console"], dir.path());
     assert!(status.success(), "{stderr}");
-    assert!(stdout.contains("[sources.stdin]") && stdout.contains("[transforms.remap]") && stdout.contains("[sinks.console]"));
+    assert!(
+        stdout.contains("[sources.stdin]")
+            && stdout.contains("[transforms.remap]")
+            && stdout.contains("[sinks.console]")
+    );
     assert!(stdout.contains("inputs = [\"remap\"]"), "{stdout}");
     let path = dir.path().join("generated.toml");
     std::fs::write(&path, &stdout).unwrap();
@@ -37,9 +42,13 @@ fn list_names_every_component_with_a_description() {
     let dir = tempfile::tempdir().unwrap();
     let (status, stdout, _) = run(&["list"], dir.path());
     assert!(status.success());
-    for name in ["stdin", "demo_logs", "internal_metrics", "remap", "filter", "route", "console", "blackhole"] {
+    for name in ["stdin", "demo_logs", "internal_metrics", "remap", "filter", "route", "console", "blackhole"]
+    {
         let line = stdout.lines().find(|l| l.trim_start().starts_with(name));
-        assert!(line.is_some_and(|l| l.len() > name.len() + 10), "{name} listed with a description:\n{stdout}");
+        assert!(
+            line.is_some_and(|l| l.len() > name.len() + 10),
+            "{name} listed with a description:\n{stdout}"
+        );
     }
 }
 
@@ -51,12 +60,26 @@ fn graph_draws_dot_and_mermaid_from_a_config_dir_in_three_formats() {
         std::fs::create_dir(root.join(sub)).unwrap();
     }
     std::fs::write(root.join("sources/in.yaml"), "type: stdin\n").unwrap();
-    std::fs::write(root.join("transforms/parse.json"), r#"{"type": "remap", "inputs": ["in"], "source": ".x = 1"}"#).unwrap();
-    std::fs::write(root.join("sinks/out.toml"), "type = \"console\"\ninputs = [\"parse\"]\nencoding.codec = \"json\"\n").unwrap();
+    std::fs::write(
+        root.join("transforms/parse.json"),
+        r#"{"type": "remap", "inputs": ["in"], "source": ".x = 1"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("sinks/out.toml"),
+        "type = \"console\"\ninputs = [\"parse\"]\nencoding.codec = \"json\"\n",
+    )
+    .unwrap();
     let (status, stdout, stderr) = run(&["graph", "--config-dir", root.to_str().unwrap()], root);
     assert!(status.success(), "{stderr}");
-    assert!(stdout.starts_with("digraph") && stdout.contains("\"in\" -> \"parse\"") && stdout.contains("\"parse\" -> \"out\""), "{stdout}");
-    let (status, stdout, _) = run(&["graph", "--format", "mermaid", "--config-dir", root.to_str().unwrap()], root);
+    assert!(
+        stdout.starts_with("digraph")
+            && stdout.contains("\"in\" -> \"parse\"")
+            && stdout.contains("\"parse\" -> \"out\""),
+        "{stdout}"
+    );
+    let (status, stdout, _) =
+        run(&["graph", "--format", "mermaid", "--config-dir", root.to_str().unwrap()], root);
     assert!(status.success());
     assert!(stdout.contains("in --> parse") && stdout.contains("parse --> out"), "{stdout}");
 }

@@ -67,7 +67,8 @@ fn validate_reports_every_problem_with_file_component_and_key() {
     for (located, detail) in &expectations {
         let line = stderr.lines().find(|line| line.contains(located.as_str()));
         assert!(line.is_some(), "missing `{located}` in:\n{stderr}");
-        let context: String = stderr.split(located.as_str()).nth(1).unwrap_or_default().chars().take(400).collect();
+        let context: String =
+            stderr.split(located.as_str()).nth(1).unwrap_or_default().chars().take(400).collect();
         assert!(context.contains(detail), "`{located}` should mention `{detail}`:\n{stderr}");
     }
 }
@@ -76,10 +77,19 @@ fn validate_reports_every_problem_with_file_component_and_key() {
 fn dangling_input_is_named_with_a_suggestion() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.toml");
-    std::fs::write(&path, "[sources.input]\ntype = \"stdin\"\n[sinks.out]\ntype = \"blackhole\"\ninputs = [\"inptu\"]\n").unwrap();
+    std::fs::write(
+        &path,
+        "[sources.input]\ntype = \"stdin\"\n[sinks.out]\ntype = \"blackhole\"\ninputs = [\"inptu\"]\n",
+    )
+    .unwrap();
     let (status, _, stderr) = run(&["validate", path.to_str().unwrap()], dir.path());
     assert_eq!(status.code(), Some(78));
-    assert!(stderr.contains("sinks.out: option `inputs`: input `inptu` matches no source or transform; did you mean `input`?"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "sinks.out: option `inputs`: input `inptu` matches no source or transform; did you mean `input`?"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -153,7 +153,10 @@ print_interval_secs = 0
     .unwrap_or_else(|| panic!("no counters on /metrics; stderr:\n{}", agent.stderr_text()));
     let body = first.1;
     for name in ["component_received_events_total", "component_sent_events_total"] {
-        assert!(metric_value(&body, name, r#"component_id="hole""#).is_some(), "{name} for the sink:\n{body}");
+        assert!(
+            metric_value(&body, name, r#"component_id="hole""#).is_some(),
+            "{name} for the sink:\n{body}"
+        );
     }
     assert!(body.contains(r#"component_kind="source""#) && body.contains(r#"component_type="demo_logs""#));
     assert!(body.contains(r#"component_name="Demo generator""#) && body.contains(r#"tag_team="pipeline""#));
@@ -205,7 +208,10 @@ encoding.codec = "text"
     let mut agent = Agent::start(config);
     let stdin = agent.stdin();
     writeln!(stdin, "before").unwrap();
-    let binary: Vec<u8> = (0..200_000u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 24) as u8).filter(|b| *b != b'\n').collect();
+    let binary: Vec<u8> = (0..200_000u32)
+        .map(|n| (n.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .filter(|b| *b != b'\n')
+        .collect();
     stdin.write_all(&binary).unwrap();
     stdin.write_all(b"\n").unwrap();
     // A 100 MB line, far beyond max_length, written in pieces.

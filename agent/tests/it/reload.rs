@@ -35,7 +35,8 @@ fn tag(version: u32) -> String {
     format!("[transforms.tag]\ntype = \"remap\"\ninputs = [\"demo\"]\nsource = '.v = {version}'\n")
 }
 
-const SECOND_SINK: &str = "[sinks.extra]\ntype = \"blackhole\"\ninputs = [\"demo\"]\nprint_interval_secs = 0\n";
+const SECOND_SINK: &str =
+    "[sinks.extra]\ntype = \"blackhole\"\ninputs = [\"demo\"]\nprint_interval_secs = 0\n";
 
 fn count_with(agent: &Agent, needle: &str) -> usize {
     agent.stdout_lines().iter().filter(|l| l.contains(needle)).count()

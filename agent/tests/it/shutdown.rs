@@ -40,7 +40,10 @@ print_interval_secs = 1
     let status = agent.wait_exit(Duration::from_secs(30));
     assert!(status.success(), "a clean drain exits 0; stderr:\n{}", agent.stderr_text());
     let stderr = agent.stderr_text();
-    assert!(stderr.contains("events=6000") && stderr.contains("input ended"), "the sink saw all 6000:\n{stderr}");
+    assert!(
+        stderr.contains("events=6000") && stderr.contains("input ended"),
+        "the sink saw all 6000:\n{stderr}"
+    );
 }
 
 #[test]
@@ -57,9 +60,14 @@ type = "console"
 inputs = ["demo"]
 encoding.codec = "json"
 "#;
-    let mut agent = Agent::start_with(config, crate::harness::Options { read_stdout: false, ..Default::default() });
+    let mut agent =
+        Agent::start_with(config, crate::harness::Options { read_stdout: false, ..Default::default() });
     drop(agent.child.stdout.take());
     let status = agent.wait_exit(Duration::from_secs(30));
     assert!(!status.success(), "a failed sink is not a success");
-    assert!(agent.stderr_text().contains("sinks.out"), "the failure names the component:\n{}", agent.stderr_text());
+    assert!(
+        agent.stderr_text().contains("sinks.out"),
+        "the failure names the component:\n{}",
+        agent.stderr_text()
+    );
 }

@@ -9,7 +9,4 @@ pub mod console;
 use strata_core::SinkRegistration;
 
 /// Every sink type, one line each.
-pub static SINKS: &[SinkRegistration] = &[
-    blackhole::REGISTRATION,
-    console::REGISTRATION,
-];
+pub static SINKS: &[SinkRegistration] = &[blackhole::REGISTRATION, console::REGISTRATION];

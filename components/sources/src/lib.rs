@@ -6,14 +6,12 @@
 
 mod common;
 pub mod demo_logs;
+pub mod file;
 pub mod internal_metrics;
 pub mod stdin;
 
 use strata_core::SourceRegistration;
 
 /// Every source type, one line each.
-pub static SOURCES: &[SourceRegistration] = &[
-    demo_logs::REGISTRATION,
-    internal_metrics::REGISTRATION,
-    stdin::REGISTRATION,
-];
+pub static SOURCES: &[SourceRegistration] =
+    &[demo_logs::REGISTRATION, file::REGISTRATION, internal_metrics::REGISTRATION, stdin::REGISTRATION];

@@ -28,7 +28,8 @@ pub fn compile(source: &str) -> Result<Compiled, String> {
     let state = TypeState::default();
     match vrl::compiler::compile_with_state(source, functions(), &state, CompileConfig::default()) {
         Ok(result) => {
-            let warnings = (!result.warnings.is_empty()).then(|| Formatter::new(source, result.warnings).to_string());
+            let warnings =
+                (!result.warnings.is_empty()).then(|| Formatter::new(source, result.warnings).to_string());
             Ok(Compiled { program: Arc::new(result.program), warnings })
         }
         Err(diagnostics) => Err(Formatter::new(source, diagnostics).to_string()),
@@ -67,12 +68,14 @@ impl Runner {
         let result = match event {
             Event::Log(log) => {
                 let (value, metadata) = log.parts_mut();
-                let mut target = TargetValueRef { value, metadata: metadata.value_mut(), secrets: &mut secrets };
+                let mut target =
+                    TargetValueRef { value, metadata: metadata.value_mut(), secrets: &mut secrets };
                 self.runtime.resolve(&mut target, &self.program, &self.timezone)
             }
             Event::Trace(trace) => {
                 let (value, metadata) = trace.parts_mut();
-                let mut target = TargetValueRef { value, metadata: metadata.value_mut(), secrets: &mut secrets };
+                let mut target =
+                    TargetValueRef { value, metadata: metadata.value_mut(), secrets: &mut secrets };
                 self.runtime.resolve(&mut target, &self.program, &self.timezone)
             }
             Event::Metric(metric) => self.run_metric(metric, &mut secrets),
@@ -85,7 +88,8 @@ impl Runner {
     /// `namespace`, `tags` and `timestamp` may be changed.
     fn run_metric(&mut self, metric: &mut Metric, secrets: &mut Secrets) -> Result<Value, Terminate> {
         let mut view = metric_view(metric);
-        let mut target = TargetValueRef { value: &mut view, metadata: metric.metadata_mut().value_mut(), secrets };
+        let mut target =
+            TargetValueRef { value: &mut view, metadata: metric.metadata_mut().value_mut(), secrets };
         let result = self.runtime.resolve(&mut target, &self.program, &self.timezone)?;
         apply_metric_view(metric, &view);
         Ok(result)

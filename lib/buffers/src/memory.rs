@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::{WhenFull, Weighted};
+use crate::{Weighted, WhenFull};
 
 /// What a memory buffer's limit counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

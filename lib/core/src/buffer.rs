@@ -127,7 +127,11 @@ pub struct WeakBufferSender {
 impl WeakBufferSender {
     /// A sender again, or `None` once every upstream has finished and the input has closed.
     pub fn upgrade(&self) -> Option<BufferSender> {
-        Some(BufferSender { inner: self.inner.upgrade()?, measure_bytes: self.measure_bytes, metrics: self.metrics.clone() })
+        Some(BufferSender {
+            inner: self.inner.upgrade()?,
+            measure_bytes: self.measure_bytes,
+            metrics: self.metrics.clone(),
+        })
     }
 }
 
@@ -141,7 +145,9 @@ pub struct BufferReceiver {
 /// owns `data_dir`.
 pub fn memory_buffer(config: &BufferConfig, metrics: &ComponentMetrics) -> (BufferSender, BufferReceiver) {
     let (limit, when_full) = match config {
-        BufferConfig::Memory { max_size: Some(bytes), when_full, .. } => (MemoryLimit::Bytes(*bytes), *when_full),
+        BufferConfig::Memory { max_size: Some(bytes), when_full, .. } => {
+            (MemoryLimit::Bytes(*bytes), *when_full)
+        }
         BufferConfig::Memory { max_events, when_full, .. } => {
             (MemoryLimit::Events(max_events.unwrap_or(DEFAULT_MAX_EVENTS)), *when_full)
         }
@@ -151,7 +157,10 @@ pub fn memory_buffer(config: &BufferConfig, metrics: &ComponentMetrics) -> (Buff
     let (tx, rx) = memory::channel(limit, when_full);
     let metrics = BufferMetrics::new(metrics);
     let measure_bytes = matches!(limit, MemoryLimit::Bytes(_));
-    (BufferSender { inner: tx, measure_bytes, metrics: metrics.clone() }, BufferReceiver { inner: rx, metrics })
+    (
+        BufferSender { inner: tx, measure_bytes, metrics: metrics.clone() },
+        BufferReceiver { inner: rx, metrics },
+    )
 }
 
 impl BufferSender {
@@ -186,7 +195,11 @@ impl BufferSender {
     /// A handle that can make new senders without keeping the input open. The topology keeps
     /// these, so a component's input closes when its last upstream finishes.
     pub fn downgrade(&self) -> WeakBufferSender {
-        WeakBufferSender { inner: self.inner.downgrade(), measure_bytes: self.measure_bytes, metrics: self.metrics.clone() }
+        WeakBufferSender {
+            inner: self.inner.downgrade(),
+            measure_bytes: self.measure_bytes,
+            metrics: self.metrics.clone(),
+        }
     }
 
     /// True when both senders write into the same buffer.

@@ -25,9 +25,9 @@ pub mod transform;
 pub use buffer::{BufferConfig, BufferReceiver, BufferSender, WeakBufferSender};
 pub use component::{ComponentKey, ComponentKind, ComponentMeta, OutputId};
 pub use config::{
-    AcknowledgementsConfig, BuildError, ComponentError, ConfigParseError, GlobalOptions, LogSchema, Output, Resource,
-    SinkConfig, SinkRegistration, SourceConfig, SourceRegistration, TransformConfig, TransformRegistration,
-    parse_options,
+    AcknowledgementsConfig, BuildError, ComponentError, ConfigParseError, GlobalOptions, LogSchema, Output,
+    Resource, SinkConfig, SinkRegistration, SourceConfig, SourceRegistration, TransformConfig,
+    TransformRegistration, parse_options,
 };
 pub use fanout::{ControlMessage, Fanout};
 pub use shutdown::ShutdownSignal;
@@ -35,7 +35,8 @@ pub use sink::{Healthcheck, Sink, SinkContext, SinkInput};
 pub use source::{SourceContext, SourceSender};
 pub use telemetry::{ComponentMetrics, RateLimitedLog};
 pub use transform::{
-    SyncTransform, TaskTransform, Transform, TransformContext, TransformInput, TransformOutputs, TransformOutputsBuf,
+    SyncTransform, TaskTransform, Transform, TransformContext, TransformInput, TransformOutputs,
+    TransformOutputsBuf,
 };
 
 pub use strata_event::DataType;

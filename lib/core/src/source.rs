@@ -3,7 +3,9 @@
 use futures::future::BoxFuture;
 use strata_event::{Event, EventBatch, SourceId};
 
-use crate::{ComponentError, ComponentKey, ComponentMeta, ComponentMetrics, Fanout, GlobalOptions, ShutdownSignal};
+use crate::{
+    ComponentError, ComponentKey, ComponentMeta, ComponentMetrics, Fanout, GlobalOptions, ShutdownSignal,
+};
 
 /// A running source: a future that reads until its input ends or shutdown is signalled.
 pub type Source = BoxFuture<'static, Result<(), ComponentError>>;

@@ -138,7 +138,12 @@ impl RateLimitedLog {
         if now >= next
             && self
                 .next_at_ms
-                .compare_exchange(next, now + self.interval.as_millis() as u64, Ordering::AcqRel, Ordering::Relaxed)
+                .compare_exchange(
+                    next,
+                    now + self.interval.as_millis() as u64,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
         {
             return Some(self.suppressed.swap(0, Ordering::AcqRel));

@@ -7,9 +7,9 @@ use strata_event::{Event, EventBatch, SourceId};
 
 use crate::buffer::memory_buffer;
 use crate::{
-    BufferConfig, BufferReceiver, ComponentKey, ComponentKind, ComponentMeta, ComponentMetrics, ControlMessage,
-    Fanout, GlobalOptions, ShutdownSignal, SinkContext, SinkInput, SourceContext, SourceSender, TransformContext,
-    TransformOutputsBuf,
+    BufferConfig, BufferReceiver, ComponentKey, ComponentKind, ComponentMeta, ComponentMetrics,
+    ControlMessage, Fanout, GlobalOptions, ShutdownSignal, SinkContext, SinkInput, SourceContext,
+    SourceSender, TransformContext, TransformOutputsBuf,
 };
 
 fn meta(kind: ComponentKind, type_name: &'static str) -> ComponentMeta {
@@ -60,7 +60,11 @@ pub fn transform_context(type_name: &'static str) -> TransformContext {
 }
 
 /// Runs a synchronous transform over `events` and returns what it wrote.
-pub fn run_sync(transform: &mut dyn crate::SyncTransform, ports: &[String], events: Vec<Event>) -> TransformOutputsBuf {
+pub fn run_sync(
+    transform: &mut dyn crate::SyncTransform,
+    ports: &[String],
+    events: Vec<Event>,
+) -> TransformOutputsBuf {
     let mut out = TransformOutputsBuf::new(ports);
     for event in events {
         transform.transform(event, &mut out);
@@ -83,7 +87,14 @@ pub fn sink_context(type_name: &'static str) -> SinkContext {
 pub async fn sink_input(batches: Vec<EventBatch>) -> SinkInput {
     let meta = meta(ComponentKind::Sink, "input");
     let metrics = ComponentMetrics::new(&meta);
-    let (tx, rx) = memory_buffer(&BufferConfig::Memory { max_events: Some(usize::MAX >> 8), max_size: None, when_full: Default::default() }, &metrics);
+    let (tx, rx) = memory_buffer(
+        &BufferConfig::Memory {
+            max_events: Some(usize::MAX >> 8),
+            max_size: None,
+            when_full: Default::default(),
+        },
+        &metrics,
+    );
     for batch in batches {
         tx.send(batch).await.expect("the receiver is alive");
     }

@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use strata_event::{Event, EventBatch};
 
-use crate::{BufferReceiver, ComponentError, ComponentKey, ComponentMeta, ComponentMetrics, Fanout, GlobalOptions};
+use crate::{
+    BufferReceiver, ComponentError, ComponentKey, ComponentMeta, ComponentMetrics, Fanout, GlobalOptions,
+};
 
 /// Everything a transform may use while it is built.
 pub struct TransformContext {
@@ -29,7 +31,8 @@ pub trait SyncTransform: Send + 'static {
 /// A transform that runs as its own task: for state across time (windows, timeouts, merging).
 #[async_trait]
 pub trait TaskTransform: Send + 'static {
-    async fn run(self: Box<Self>, input: TransformInput, out: TransformOutputs) -> Result<(), ComponentError>;
+    async fn run(self: Box<Self>, input: TransformInput, out: TransformOutputs)
+    -> Result<(), ComponentError>;
 }
 
 pub enum Transform {

@@ -15,6 +15,7 @@ mod finalization;
 mod log;
 mod metadata;
 mod metric;
+pub mod proto;
 mod size;
 mod trace;
 
@@ -59,11 +60,7 @@ impl std::fmt::Display for DataType {
             .filter(|(kind, _)| self.contains(*kind))
             .map(|(_, name)| name)
             .collect();
-        if names.is_empty() {
-            f.write_str("nothing")
-        } else {
-            f.write_str(&names.join(", "))
-        }
+        if names.is_empty() { f.write_str("nothing") } else { f.write_str(&names.join(", ")) }
     }
 }
 

@@ -8,9 +8,10 @@ use futures::future::BoxFuture;
 use strata_core::buffer::memory_buffer;
 use strata_core::fanout::ControlSender;
 use strata_core::{
-    BufferConfig, BufferReceiver, BufferSender, ComponentError, WeakBufferSender, ComponentKey, ComponentKind, ComponentMetrics,
-    ControlMessage, Fanout, GlobalOptions, OutputId, ShutdownSignal, SinkContext, SinkInput, SourceContext,
-    SourceSender, Transform, TransformContext, TransformInput, TransformOutputs, TransformOutputsBuf,
+    BufferConfig, BufferReceiver, BufferSender, ComponentError, ComponentKey, ComponentKind,
+    ComponentMetrics, ControlMessage, Fanout, GlobalOptions, OutputId, ShutdownSignal, SinkContext,
+    SinkInput, SourceContext, SourceSender, Transform, TransformContext, TransformInput, TransformOutputs,
+    TransformOutputsBuf, WeakBufferSender,
 };
 use strata_event::SourceId;
 use tokio::sync::mpsc;
@@ -125,13 +126,23 @@ fn fanouts_for(
 }
 
 async fn build(config: &Config, keys: &BTreeSet<ComponentKey>) -> Result<Built, BuildErrors> {
-    let mut built = Built { pieces: Vec::new(), outputs: HashMap::new(), inputs: HashMap::new(), healthchecks: Vec::new() };
+    let mut built = Built {
+        pieces: Vec::new(),
+        outputs: HashMap::new(),
+        inputs: HashMap::new(),
+        healthchecks: Vec::new(),
+    };
     let mut errors = Vec::new();
     let globals = globals(config);
 
     for (key, entry) in config.transforms.iter().filter(|(key, _)| keys.contains(*key)) {
         let metrics = ComponentMetrics::new(&entry.meta);
-        let cx = TransformContext { key: key.clone(), meta: entry.meta.clone(), globals: globals.clone(), metrics: metrics.clone() };
+        let cx = TransformContext {
+            key: key.clone(),
+            meta: entry.meta.clone(),
+            globals: globals.clone(),
+            metrics: metrics.clone(),
+        };
         match entry.inner.build(&cx).await {
             Ok(transform) => {
                 let (tx, rx) = match input_buffer(&entry.buffer, &metrics) {
@@ -141,18 +152,23 @@ async fn build(config: &Config, keys: &BTreeSet<ComponentKey>) -> Result<Built, 
                         continue;
                     }
                 };
-                let reaching = entry
-                    .resolved_inputs
-                    .iter()
-                    .fold(strata_core::DataType::NONE, |acc, input| {
-                        acc.union(config.output_types.get(input).copied().unwrap_or(strata_core::DataType::ALL))
+                let reaching =
+                    entry.resolved_inputs.iter().fold(strata_core::DataType::NONE, |acc, input| {
+                        acc.union(
+                            config.output_types.get(input).copied().unwrap_or(strata_core::DataType::ALL),
+                        )
                     });
-                let ports: Vec<Option<String>> = entry.inner.outputs(reaching).into_iter().map(|o| o.port).collect();
+                let ports: Vec<Option<String>> =
+                    entry.inner.outputs(reaching).into_iter().map(|o| o.port).collect();
                 let named_ports: Vec<String> = ports.iter().flatten().cloned().collect();
                 let (default, named) = fanouts_for(key, ports, &mut built.outputs);
                 let outputs = TransformOutputs::new(default, named, metrics.clone());
                 built.inputs.insert(key.clone(), tx);
-                built.pieces.push((key.clone(), ComponentKind::Transform, Piece::Transform(transform, rx, outputs, named_ports, metrics)));
+                built.pieces.push((
+                    key.clone(),
+                    ComponentKind::Transform,
+                    Piece::Transform(transform, rx, outputs, named_ports, metrics),
+                ));
             }
             Err(error) => errors.push(format!("transforms.{key}: {error}")),
         }
@@ -209,10 +225,15 @@ async fn build(config: &Config, keys: &BTreeSet<ComponentKey>) -> Result<Built, 
     if errors.is_empty() { Ok(built) } else { Err(errors) }
 }
 
-fn input_buffer(config: &BufferConfig, metrics: &ComponentMetrics) -> Result<(BufferSender, BufferReceiver), String> {
+fn input_buffer(
+    config: &BufferConfig,
+    metrics: &ComponentMetrics,
+) -> Result<(BufferSender, BufferReceiver), String> {
     match config {
         BufferConfig::Memory { .. } => Ok(memory_buffer(config, metrics)),
-        BufferConfig::Disk { .. } => Err("`buffer.type = \"disk\"` is not available in this build yet".to_owned()),
+        BufferConfig::Disk { .. } => {
+            Err("`buffer.type = \"disk\"` is not available in this build yet".to_owned())
+        }
     }
 }
 
@@ -352,7 +373,9 @@ impl Topology {
                 tracing::warn!(component_id = %consumer, input = %output, "not connected: the component has already finished");
                 continue;
             };
-            let message = if rebuilt.contains(&output.component) || !old_edges.contains(&(output.clone(), consumer.clone())) {
+            let message = if rebuilt.contains(&output.component)
+                || !old_edges.contains(&(output.clone(), consumer.clone()))
+            {
                 Some(ControlMessage::Add(consumer.clone(), sender))
             } else if rebuilt.contains(consumer) {
                 Some(ControlMessage::Replace(consumer.clone(), sender))
@@ -388,7 +411,9 @@ impl Topology {
             Piece::Transform(Transform::Task(task), rx, outputs, _, metrics) => {
                 Box::pin(async move { task.run(TransformInput::new(rx, metrics), outputs).await })
             }
-            Piece::Sink(sink, rx, metrics) => Box::pin(async move { sink.run(SinkInput::new(rx, metrics)).await }),
+            Piece::Sink(sink, rx, metrics) => {
+                Box::pin(async move { sink.run(SinkInput::new(rx, metrics)).await })
+            }
         };
         let exits = self.exits_tx.clone();
         let task_key = key.clone();
@@ -404,7 +429,9 @@ impl Topology {
             };
             let _ = exits.send((task_key, generation, outcome));
         });
-        if let Some(previous) = self.tasks.insert(key.clone(), RunningTask { kind, generation, handle, abort }) {
+        if let Some(previous) =
+            self.tasks.insert(key.clone(), RunningTask { kind, generation, handle, abort })
+        {
             self.retired.push((key, previous));
         }
     }
@@ -445,13 +472,17 @@ impl Topology {
         self.outputs.clear();
         let tasks: Vec<(ComponentKey, RunningTask)> =
             self.tasks.drain().chain(self.retired.drain(..)).collect();
-        let mut handles: Vec<_> = tasks.into_iter().map(|(key, task)| (key, task.abort, task.handle)).collect();
+        let mut handles: Vec<_> =
+            tasks.into_iter().map(|(key, task)| (key, task.abort, task.handle)).collect();
         let all = futures::future::join_all(handles.iter_mut().map(|(_, _, handle)| handle));
         match tokio::time::timeout(deadline, all).await {
             Ok(_) => Ok(()),
             Err(_) => {
-                let stuck: Vec<String> =
-                    handles.iter().filter(|(_, _, h)| !h.is_finished()).map(|(k, _, _)| k.to_string()).collect();
+                let stuck: Vec<String> = handles
+                    .iter()
+                    .filter(|(_, _, h)| !h.is_finished())
+                    .map(|(k, _, _)| k.to_string())
+                    .collect();
                 for (_, abort, _) in &handles {
                     abort.abort();
                 }
@@ -477,8 +508,12 @@ impl Topology {
         let rebuilt: BTreeSet<ComponentKey> = summary.added.union(&summary.changed).cloned().collect();
 
         // Sources that are replaced must release their sockets before their successors bind.
-        let changed_sources: BTreeSet<ComponentKey> =
-            summary.changed.iter().filter(|k| self.config.sources.contains_key(*k) && new.sources.contains_key(*k)).cloned().collect();
+        let changed_sources: BTreeSet<ComponentKey> = summary
+            .changed
+            .iter()
+            .filter(|k| self.config.sources.contains_key(*k) && new.sources.contains_key(*k))
+            .cloned()
+            .collect();
         let first: BTreeSet<ComponentKey> = rebuilt.difference(&changed_sources).cloned().collect();
         let mut built = build(&new, &first).await?;
 
@@ -500,7 +535,12 @@ impl Topology {
                 let restore: BTreeSet<ComponentKey> = changed_sources.clone();
                 if let Ok(old) = build(&self.config, &restore).await {
                     for (key, kind, piece) in old.pieces {
-                        self.outputs.extend(old.outputs.iter().filter(|(o, _)| o.component == key).map(|(o, c)| (o.clone(), c.clone())));
+                        self.outputs.extend(
+                            old.outputs
+                                .iter()
+                                .filter(|(o, _)| o.component == key)
+                                .map(|(o, c)| (o.clone(), c.clone())),
+                        );
                         self.spawn(key, kind, piece);
                     }
                     let edges = self.config.edges();
@@ -566,7 +606,10 @@ impl Topology {
     }
 }
 
-fn fingerprint_of<'a>(config: &'a Config, key: &ComponentKey) -> Option<(ComponentKind, &'a serde_json::Value)> {
+fn fingerprint_of<'a>(
+    config: &'a Config,
+    key: &ComponentKey,
+) -> Option<(ComponentKind, &'a serde_json::Value)> {
     if let Some(entry) = config.sources.get(key) {
         return Some((ComponentKind::Source, &entry.fingerprint));
     }
@@ -580,7 +623,10 @@ fn all_keys(config: &Config) -> BTreeSet<ComponentKey> {
     config.sources.keys().chain(config.transforms.keys()).chain(config.sinks.keys()).cloned().collect()
 }
 
-async fn run_healthchecks(checks: Vec<(ComponentKey, strata_core::Healthcheck)>, required: bool) -> Vec<String> {
+async fn run_healthchecks(
+    checks: Vec<(ComponentKey, strata_core::Healthcheck)>,
+    required: bool,
+) -> Vec<String> {
     let timeout = Duration::from_secs(10);
     let results = futures::future::join_all(checks.into_iter().map(|(key, check)| async move {
         match tokio::time::timeout(timeout, check.catch_unwind_safe()).await {
@@ -628,6 +674,12 @@ pub struct ReloadSummary {
 impl std::fmt::Display for ReloadSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let list = |set: &BTreeSet<ComponentKey>| set.iter().map(|k| k.id()).collect::<Vec<_>>().join(", ");
-        write!(f, "added [{}], changed [{}], removed [{}]", list(&self.added), list(&self.changed), list(&self.removed))
+        write!(
+            f,
+            "added [{}], changed [{}], removed [{}]",
+            list(&self.added),
+            list(&self.changed),
+            list(&self.removed)
+        )
     }
 }

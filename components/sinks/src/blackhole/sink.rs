@@ -20,7 +20,8 @@ impl Blackhole {
 
     /// Consumes the input; returns the number of events and their estimated bytes.
     pub(crate) async fn consume(&self, mut input: SinkInput) -> (u64, u64) {
-        let print_every = (self.config.print_interval_secs > 0).then(|| Duration::from_secs(self.config.print_interval_secs));
+        let print_every = (self.config.print_interval_secs > 0)
+            .then(|| Duration::from_secs(self.config.print_interval_secs));
         let started = Instant::now();
         let mut last_print = Instant::now();
         let (mut events, mut bytes) = (0u64, 0u64);

@@ -9,12 +9,19 @@ use super::BlackholeConfig;
 use super::sink::Blackhole;
 
 fn batch(count: usize) -> EventBatch {
-    EventBatch::new((0..count).map(|n| Event::Log(LogEvent::from_message(format!("{n}"), EventMetadata::default()))).collect())
+    EventBatch::new(
+        (0..count)
+            .map(|n| Event::Log(LogEvent::from_message(format!("{n}"), EventMetadata::default())))
+            .collect(),
+    )
 }
 
 #[tokio::test]
 async fn counts_and_acknowledges_everything() {
-    let sink = Blackhole::new(BlackholeConfig { print_interval_secs: 1, rate: None }, sink_context("blackhole").metrics);
+    let sink = Blackhole::new(
+        BlackholeConfig { print_interval_secs: 1, rate: None },
+        sink_context("blackhole").metrics,
+    );
     let (notifier, receipt) = BatchNotifier::new();
     let mut tracked = batch(1);
     tracked.events_mut()[0].metadata_mut().add_finalizers(EventFinalizers::new(notifier));
@@ -26,7 +33,10 @@ async fn counts_and_acknowledges_everything() {
 
 #[tokio::test]
 async fn rate_limits_intake() {
-    let sink = Blackhole::new(BlackholeConfig { print_interval_secs: 0, rate: Some(100) }, sink_context("blackhole").metrics);
+    let sink = Blackhole::new(
+        BlackholeConfig { print_interval_secs: 0, rate: Some(100) },
+        sink_context("blackhole").metrics,
+    );
     let started = Instant::now();
     let (events, _) = sink.consume(sink_input(vec![batch(10), batch(10), batch(10)]).await).await;
     assert_eq!(events, 30);

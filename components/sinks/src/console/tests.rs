@@ -17,7 +17,8 @@ fn event(message: &str, finalizers: Option<EventFinalizers>) -> Event {
 
 #[tokio::test]
 async fn writes_every_event_and_reports_delivery() {
-    let encoder = Encoder::new(&EncodingConfig::new(SerializerKind::Text), SinkFraming::NewlineDelimited).unwrap();
+    let encoder =
+        Encoder::new(&EncodingConfig::new(SerializerKind::Text), SinkFraming::NewlineDelimited).unwrap();
     let sink = ConsoleSink::new(ConsoleTarget::Stdout, encoder, sink_context("console").metrics);
     let (notifier, receipt) = BatchNotifier::new();
     let batches = vec![
@@ -41,17 +42,24 @@ impl tokio::io::AsyncWrite for Broken {
     ) -> std::task::Poll<std::io::Result<usize>> {
         std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()))
     }
-    fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
-    fn poll_shutdown(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
 }
 
 #[tokio::test]
 async fn a_failed_write_reports_errored_and_stops() {
-    let encoder = Encoder::new(&EncodingConfig::new(SerializerKind::Json), SinkFraming::NewlineDelimited).unwrap();
+    let encoder =
+        Encoder::new(&EncodingConfig::new(SerializerKind::Json), SinkFraming::NewlineDelimited).unwrap();
     let sink = ConsoleSink::new(ConsoleTarget::Stdout, encoder, sink_context("console").metrics);
     let (notifier, receipt) = BatchNotifier::new();
     let batches = vec![EventBatch::new(vec![event("x", Some(EventFinalizers::new(notifier)))])];

@@ -11,8 +11,16 @@ const HOSTS: &[&str] = &["web-01", "web-02", "api-gw", "db-primary", "cache-3", 
 const USERS: &[&str] = &["-", "alice", "bob", "carol", "dave", "erin", "frank"];
 const METHODS: &[&str] = &["GET", "GET", "GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"];
 const PATHS: &[&str] = &[
-    "/", "/index.html", "/api/v1/users", "/api/v1/orders/42", "/login", "/static/app.js", "/health",
-    "/search?q=observability", "/cart/checkout", "/images/logo.png",
+    "/",
+    "/index.html",
+    "/api/v1/users",
+    "/api/v1/orders/42",
+    "/login",
+    "/static/app.js",
+    "/health",
+    "/search?q=observability",
+    "/cart/checkout",
+    "/images/logo.png",
 ];
 const STATUSES: &[u16] = &[200, 200, 200, 200, 201, 204, 301, 304, 400, 401, 403, 404, 429, 500, 502, 503];
 const APPS: &[&str] = &["nginx", "sshd", "kernel", "systemd", "postgres", "cron", "dockerd"];
@@ -29,7 +37,13 @@ const MESSAGES: &[&str] = &[
 ];
 
 fn ip(rng: &mut SmallRng) -> String {
-    format!("{}.{}.{}.{}", rng.random_range(1..=223), rng.random::<u8>(), rng.random::<u8>(), rng.random_range(1..=254))
+    format!(
+        "{}.{}.{}.{}",
+        rng.random_range(1..=223),
+        rng.random::<u8>(),
+        rng.random::<u8>(),
+        rng.random_range(1..=254)
+    )
 }
 
 fn pick<'a, T>(rng: &mut SmallRng, items: &'a [T]) -> &'a T {
@@ -38,7 +52,13 @@ fn pick<'a, T>(rng: &mut SmallRng, items: &'a [T]) -> &'a T {
 }
 
 /// One line in `format`, stamped `now`; `sequence` numbers shuffle lines when asked.
-pub fn line(format: DemoFormat, rng: &mut SmallRng, now: DateTime<Utc>, lines: &[String], sequence: Option<u64>) -> String {
+pub fn line(
+    format: DemoFormat,
+    rng: &mut SmallRng,
+    now: DateTime<Utc>,
+    lines: &[String],
+    sequence: Option<u64>,
+) -> String {
     match format {
         DemoFormat::ApacheCommon => format!(
             "{} - {} [{}] \"{} {} HTTP/1.1\" {} {}",

@@ -18,7 +18,8 @@ async fn generate(config: DemoLogsConfig, count: usize) -> Vec<strata_event::Eve
 }
 
 fn config(format: DemoFormat, count: u64) -> DemoLogsConfig {
-    strata_core::parse_options(serde_json::json!({"format": format, "interval": 0.0, "count": count})).unwrap()
+    strata_core::parse_options(serde_json::json!({"format": format, "interval": 0.0, "count": count}))
+        .unwrap()
 }
 
 #[tokio::test]
@@ -48,13 +49,16 @@ async fn shuffle_with_sequence_numbers() {
     }))
     .unwrap();
     let events = generate(config, 3).await;
-    let messages: Vec<String> =
-        events.iter().map(|e| e.as_log().unwrap().get("message").unwrap().to_string_lossy().into_owned()).collect();
+    let messages: Vec<String> = events
+        .iter()
+        .map(|e| e.as_log().unwrap().get("message").unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(messages, vec!["0 only line", "1 only line", "2 only line"]);
 }
 
 #[test]
 fn shuffle_without_lines_is_invalid() {
-    let config: DemoLogsConfig = strata_core::parse_options(serde_json::json!({"format": "shuffle"})).unwrap();
+    let config: DemoLogsConfig =
+        strata_core::parse_options(serde_json::json!({"format": "shuffle"})).unwrap();
     assert_eq!(config.validate().len(), 1);
 }

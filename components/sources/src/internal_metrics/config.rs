@@ -41,7 +41,10 @@ impl SourceConfig for InternalMetricsConfig {
         if self.scrape_interval_secs.is_finite() && self.scrape_interval_secs > 0.0 {
             Vec::new()
         } else {
-            vec![format!("option `scrape_interval_secs`: must be above zero, got {}", self.scrape_interval_secs)]
+            vec![format!(
+                "option `scrape_interval_secs`: must be above zero, got {}",
+                self.scrape_interval_secs
+            )]
         }
     }
 }

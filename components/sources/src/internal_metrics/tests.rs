@@ -21,7 +21,8 @@ fn counters_become_absolute_counters_with_tags() {
 #[test]
 fn histogram_samples_are_incremental() {
     let key = Key::from_name("latency_seconds");
-    let events = to_events(vec![(key, SnapshotValue::Histogram(vec![0.5, 1.5]))], "strata", &EventMetadata::default());
+    let events =
+        to_events(vec![(key, SnapshotValue::Histogram(vec![0.5, 1.5]))], "strata", &EventMetadata::default());
     let metric = events[0].as_metric().unwrap();
     assert_eq!(metric.kind(), MetricKind::Incremental);
     assert!(matches!(metric.value(), MetricValue::Distribution { samples, .. } if samples.len() == 2));

@@ -6,7 +6,8 @@ use super::*;
 #[test]
 fn vector_options_parse() {
     let config: StdinConfig =
-        strata_core::parse_options(serde_json::json!({"max_length": 10, "decoding": {"codec": "json"}})).unwrap();
+        strata_core::parse_options(serde_json::json!({"max_length": 10, "decoding": {"codec": "json"}}))
+            .unwrap();
     assert_eq!(config.max_length, 10);
     assert_eq!(config.framing().newline_delimited.max_length, Some(10));
 }

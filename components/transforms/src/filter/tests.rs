@@ -14,7 +14,9 @@ fn event(status: i64) -> Event {
 
 #[tokio::test]
 async fn keeps_only_matching_events() {
-    let config: FilterConfig = strata_core::parse_options(serde_json::json!({"condition": "(to_int(.status) ?? 0) >= 500"})).unwrap();
+    let config: FilterConfig =
+        strata_core::parse_options(serde_json::json!({"condition": "(to_int(.status) ?? 0) >= 500"}))
+            .unwrap();
     let Transform::Sync(mut filter) = config.build(&transform_context("filter")).await.unwrap() else {
         panic!("filter is synchronous")
     };
@@ -25,8 +27,10 @@ async fn keeps_only_matching_events() {
 #[test]
 fn typed_condition_form_and_non_boolean_refused() {
     let typed: FilterConfig =
-        strata_core::parse_options(serde_json::json!({"condition": {"type": "vrl", "source": "true"}})).unwrap();
+        strata_core::parse_options(serde_json::json!({"condition": {"type": "vrl", "source": "true"}}))
+            .unwrap();
     assert!(typed.validate().is_empty());
-    let string: FilterConfig = strata_core::parse_options(serde_json::json!({"condition": "\"text\""})).unwrap();
+    let string: FilterConfig =
+        strata_core::parse_options(serde_json::json!({"condition": "\"text\""})).unwrap();
     assert!(string.validate()[0].contains("boolean"), "{:?}", string.validate());
 }

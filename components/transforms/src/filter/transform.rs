@@ -16,13 +16,21 @@ pub(super) struct Filter {
 
 impl Filter {
     pub(super) fn new(program: Arc<Program>, timezone: TimeZone, cx: &TransformContext) -> Self {
-        Self { runner: Runner::new(program, timezone), metrics: cx.metrics.clone(), limiter: RateLimitedLog::default() }
+        Self {
+            runner: Runner::new(program, timezone),
+            metrics: cx.metrics.clone(),
+            limiter: RateLimitedLog::default(),
+        }
     }
 }
 
 impl SyncTransform for Filter {
     fn clone_for_concurrency(&self) -> Option<Box<dyn SyncTransform>> {
-        Some(Box::new(Self { runner: self.runner.fork(), metrics: self.metrics.clone(), limiter: RateLimitedLog::default() }))
+        Some(Box::new(Self {
+            runner: self.runner.fork(),
+            metrics: self.metrics.clone(),
+            limiter: RateLimitedLog::default(),
+        }))
     }
 
     fn transform(&mut self, mut event: Event, out: &mut TransformOutputsBuf) {

@@ -49,8 +49,9 @@ impl RemapConfig {
     pub(super) fn program_source(&self) -> Result<String, BuildError> {
         match (&self.source, &self.file) {
             (Some(source), None) => Ok(source.clone()),
-            (None, Some(path)) => std::fs::read_to_string(path)
-                .map_err(|error| BuildError::new(format!("cannot read VRL file {}: {error}", path.display()))),
+            (None, Some(path)) => std::fs::read_to_string(path).map_err(|error| {
+                BuildError::new(format!("cannot read VRL file {}: {error}", path.display()))
+            }),
             _ => Err(BuildError::new("exactly one of `source` and `file` is required")),
         }
     }
@@ -60,8 +61,9 @@ impl RemapConfig {
 impl TransformConfig for RemapConfig {
     async fn build(&self, cx: &TransformContext) -> Result<Transform, BuildError> {
         let source = self.program_source()?;
-        let compiled = vrl_program::compile(&source)
-            .map_err(|diagnostic| BuildError::new(format!("the VRL program does not compile:\n{diagnostic}")))?;
+        let compiled = vrl_program::compile(&source).map_err(|diagnostic| {
+            BuildError::new(format!("the VRL program does not compile:\n{diagnostic}"))
+        })?;
         if let Some(warnings) = &compiled.warnings {
             tracing::warn!(component_id = %cx.key, "VRL warnings:\n{warnings}");
         }
@@ -87,12 +89,15 @@ impl TransformConfig for RemapConfig {
         match (&self.source, &self.file) {
             (Some(source), None) => {
                 if let Err(diagnostic) = vrl_program::compile(source) {
-                    problems.push(format!("option `source`: the VRL program does not compile:\n{diagnostic}"));
+                    problems
+                        .push(format!("option `source`: the VRL program does not compile:\n{diagnostic}"));
                 }
             }
             (None, Some(_)) => {}
             (Some(_), Some(_)) => problems.push("options `source` and `file`: set only one".to_owned()),
-            (None, None) => problems.push("option `source`: one of `source` and `file` is required".to_owned()),
+            (None, None) => {
+                problems.push("option `source`: one of `source` and `file` is required".to_owned())
+            }
         }
         if let Err(message) = vrl_program::timezone(self.timezone.as_deref()) {
             problems.push(format!("option `timezone`: {message}"));

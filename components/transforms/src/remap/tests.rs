@@ -71,7 +71,8 @@ async fn dropped_events_are_reported_rejected_not_delivered() {
 
 #[tokio::test]
 async fn abort_drops_by_default() {
-    let (mut transform, ports) = remap(serde_json::json!({"source": "if .message == \"skip\" { abort }"})).await;
+    let (mut transform, ports) =
+        remap(serde_json::json!({"source": "if .message == \"skip\" { abort }"})).await;
     let out = run_sync(transform.as_mut(), &ports, vec![line("skip"), line("keep")]);
     assert_eq!(out.primary().len(), 1);
 }
@@ -85,7 +86,8 @@ async fn array_root_becomes_several_events() {
 
 #[test]
 fn compile_errors_show_the_vrl_diagnostic() {
-    let config: RemapConfig = strata_core::parse_options(serde_json::json!({"source": ". = parse_json(.message"})).unwrap();
+    let config: RemapConfig =
+        strata_core::parse_options(serde_json::json!({"source": ". = parse_json(.message"})).unwrap();
     let problems = config.validate();
     assert_eq!(problems.len(), 1);
     assert!(problems[0].contains("error[E"), "{}", problems[0]);
@@ -93,6 +95,7 @@ fn compile_errors_show_the_vrl_diagnostic() {
 
 #[test]
 fn unhandled_fallible_call_is_a_compile_error() {
-    let config: RemapConfig = strata_core::parse_options(serde_json::json!({"source": ". = parse_json(.message)"})).unwrap();
+    let config: RemapConfig =
+        strata_core::parse_options(serde_json::json!({"source": ". = parse_json(.message)"})).unwrap();
     assert!(config.validate()[0].contains("unhandled"), "{:?}", config.validate());
 }

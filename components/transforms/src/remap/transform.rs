@@ -23,7 +23,12 @@ pub(super) struct Remap {
 }
 
 impl Remap {
-    pub(super) fn new(config: &RemapConfig, program: Arc<Program>, timezone: TimeZone, cx: &TransformContext) -> Self {
+    pub(super) fn new(
+        config: &RemapConfig,
+        program: Arc<Program>,
+        timezone: TimeZone,
+        cx: &TransformContext,
+    ) -> Self {
         let info = program.info();
         let forward_on_error = !config.drop_on_error || config.reroute_dropped;
         let forward_on_abort = !config.drop_on_abort || config.reroute_dropped;

@@ -38,7 +38,12 @@ impl TransformConfig for RouteConfig {
             let program = condition.compile().map_err(|e| BuildError::new(format!("route `{name}`: {e}")))?;
             routes.push(program);
         }
-        Ok(Transform::Sync(Box::new(super::transform::Route::new(routes, timezone, self.reroute_unmatched, cx))))
+        Ok(Transform::Sync(Box::new(super::transform::Route::new(
+            routes,
+            timezone,
+            self.reroute_unmatched,
+            cx,
+        ))))
     }
 
     fn input(&self) -> DataType {
@@ -46,7 +51,8 @@ impl TransformConfig for RouteConfig {
     }
 
     fn outputs(&self, input: DataType) -> Vec<Output> {
-        let mut outputs: Vec<Output> = self.route.keys().map(|name| Output::named(name.clone(), input)).collect();
+        let mut outputs: Vec<Output> =
+            self.route.keys().map(|name| Output::named(name.clone(), input)).collect();
         if self.reroute_unmatched {
             outputs.push(Output::named(UNMATCHED, input));
         }

@@ -18,7 +18,8 @@ async fn events_go_to_every_matching_route_and_the_rest_to_unmatched() {
         "route": {"errors": ".level == \"error\"", "loud": ".level == \"error\" || .level == \"warn\""}
     }))
     .unwrap();
-    let ports: Vec<String> = config.outputs(strata_core::DataType::LOG).into_iter().filter_map(|o| o.port).collect();
+    let ports: Vec<String> =
+        config.outputs(strata_core::DataType::LOG).into_iter().filter_map(|o| o.port).collect();
     assert_eq!(ports, vec!["errors", "loud", UNMATCHED]);
     let Transform::Sync(mut route) = config.build(&transform_context("route")).await.unwrap() else {
         panic!("route is synchronous")

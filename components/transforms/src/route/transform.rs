@@ -17,7 +17,12 @@ pub(super) struct Route {
 }
 
 impl Route {
-    pub(super) fn new(programs: Vec<Arc<Program>>, timezone: TimeZone, reroute_unmatched: bool, cx: &TransformContext) -> Self {
+    pub(super) fn new(
+        programs: Vec<Arc<Program>>,
+        timezone: TimeZone,
+        reroute_unmatched: bool,
+        cx: &TransformContext,
+    ) -> Self {
         Self {
             routes: programs.into_iter().map(|program| Runner::new(program, timezone)).collect(),
             reroute_unmatched,

@@ -38,13 +38,16 @@ fn collect_outputs(config: &Config, errors: &mut Vec<ConfigError>) -> Outputs {
         .chain(config.transforms.iter().map(|(k, e)| (k, ComponentKind::Transform, &e.aliases, &e.file)));
     for (key, kind, aliases, file) in aliased {
         for alias in aliases {
-            let taken = outputs.components.contains_key(alias) || config.sinks.contains_key(&ComponentKey::new(alias));
+            let taken = outputs.components.contains_key(alias)
+                || config.sinks.contains_key(&ComponentKey::new(alias));
             if taken || outputs.aliases.contains_key(alias) {
                 errors.push(
-                    ConfigError::new(format!("alias `{alias}` is already the id or alias of another component"))
-                        .in_file(file)
-                        .in_component(kind, key.id())
-                        .at_key("aliases"),
+                    ConfigError::new(format!(
+                        "alias `{alias}` is already the id or alias of another component"
+                    ))
+                    .in_file(file)
+                    .in_component(kind, key.id())
+                    .at_key("aliases"),
                 );
             } else {
                 outputs.aliases.insert(alias.clone(), key.id().to_owned());
@@ -65,7 +68,9 @@ fn resolve(input: &str, consumer: &str, outputs: &Outputs, config: &Config) -> R
         let matched = outputs
             .components
             .iter()
-            .filter(|(id, (_, _, has_default))| *has_default && id.as_str() != consumer && matcher.is_match(id.as_str()))
+            .filter(|(id, (_, _, has_default))| {
+                *has_default && id.as_str() != consumer && matcher.is_match(id.as_str())
+            })
             .map(|(id, _)| OutputId::default_of(ComponentKey::new(id)))
             .collect();
         return Ok(matched);
@@ -79,7 +84,8 @@ fn resolve(input: &str, consumer: &str, outputs: &Outputs, config: &Config) -> R
         if config.sinks.contains_key(&ComponentKey::new(id)) {
             return Err(format!("input `{input}` is a sink; sinks have no outputs"));
         }
-        let candidates: Vec<String> = outputs.components.keys().chain(outputs.aliases.keys()).cloned().collect();
+        let candidates: Vec<String> =
+            outputs.components.keys().chain(outputs.aliases.keys()).cloned().collect();
         let hint = nearest(name, &candidates).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
         return Err(format!("input `{input}` matches no source or transform{hint}"));
     };
@@ -92,7 +98,10 @@ fn resolve(input: &str, consumer: &str, outputs: &Outputs, config: &Config) -> R
         }
         Some(port) => Err(format!("`{id}` has no output named `{port}` (its outputs: {})", ports.join(", "))),
         None if *has_default => Ok(vec![OutputId::default_of(ComponentKey::new(id))]),
-        None => Err(format!("`{id}` has only named outputs; use one of: {}", ports.iter().map(|p| format!("{id}.{p}")).collect::<Vec<_>>().join(", "))),
+        None => Err(format!(
+            "`{id}` has only named outputs; use one of: {}",
+            ports.iter().map(|p| format!("{id}.{p}")).collect::<Vec<_>>().join(", ")
+        )),
     }
 }
 
@@ -105,7 +114,12 @@ pub(super) fn validate(config: &mut Config, errors: &mut Vec<ConfigError>) {
         .transforms
         .iter()
         .map(|(k, e)| (ComponentKind::Transform, k.clone(), e.inputs.clone(), e.file.clone()))
-        .chain(config.sinks.iter().map(|(k, e)| (ComponentKind::Sink, k.clone(), e.inputs.clone(), e.file.clone())))
+        .chain(
+            config
+                .sinks
+                .iter()
+                .map(|(k, e)| (ComponentKind::Sink, k.clone(), e.inputs.clone(), e.file.clone())),
+        )
         .collect();
     for (kind, key, inputs, file) in &consumers {
         let mut list = Vec::new();
@@ -124,9 +138,9 @@ pub(super) fn validate(config: &mut Config, errors: &mut Vec<ConfigError>) {
                         }
                     }
                 }
-                Err(message) => {
-                    errors.push(ConfigError::new(message).in_file(file).in_component(*kind, key.id()).at_key("inputs"))
-                }
+                Err(message) => errors.push(
+                    ConfigError::new(message).in_file(file).in_component(*kind, key.id()).at_key("inputs"),
+                ),
             }
         }
         resolved.insert((*kind, key.clone()), list);
@@ -142,7 +156,9 @@ pub(super) fn validate(config: &mut Config, errors: &mut Vec<ConfigError>) {
     // that every problem is reported at once.
     match topological_order(config) {
         Ok(order) => check_types(config, &order, errors),
-        Err(cycle) => errors.push(ConfigError::new(format!("the transforms form a cycle: {}", cycle.join(" -> ")))),
+        Err(cycle) => {
+            errors.push(ConfigError::new(format!("the transforms form a cycle: {}", cycle.join(" -> "))))
+        }
     }
     check_resources(config, errors);
     warn_unconsumed(config);
@@ -244,18 +260,29 @@ fn check_types(config: &mut Config, order: &[ComponentKey], errors: &mut Vec<Con
 fn check_resources(config: &Config, errors: &mut Vec<ConfigError>) {
     let mut held: Vec<(ComponentKind, &ComponentKey, Resource, &std::path::Path)> = Vec::new();
     for (key, entry) in &config.sources {
-        held.extend(entry.inner.resources().into_iter().map(|r| (ComponentKind::Source, key, r, entry.file.as_path())));
+        held.extend(
+            entry
+                .inner
+                .resources()
+                .into_iter()
+                .map(|r| (ComponentKind::Source, key, r, entry.file.as_path())),
+        );
     }
     for (key, entry) in &config.sinks {
-        held.extend(entry.inner.resources().into_iter().map(|r| (ComponentKind::Sink, key, r, entry.file.as_path())));
+        held.extend(
+            entry.inner.resources().into_iter().map(|r| (ComponentKind::Sink, key, r, entry.file.as_path())),
+        );
     }
     for (index, (kind, key, resource, file)) in held.iter().enumerate() {
         for (other_kind, other_key, other, _) in &held[..index] {
             if resource.conflicts_with(other) {
                 errors.push(
-                    ConfigError::new(format!("{resource} is also used by {}.{other_key}", other_kind.table()))
-                        .in_file(*file)
-                        .in_component(*kind, key.id()),
+                    ConfigError::new(format!(
+                        "{resource} is also used by {}.{other_key}",
+                        other_kind.table()
+                    ))
+                    .in_file(*file)
+                    .in_component(*kind, key.id()),
                 );
             }
         }
@@ -263,7 +290,8 @@ fn check_resources(config: &Config, errors: &mut Vec<ConfigError>) {
 }
 
 fn warn_unconsumed(config: &mut Config) {
-    let consumed: BTreeSet<ComponentKey> = config.edges().into_iter().map(|(input, _)| input.component).collect();
+    let consumed: BTreeSet<ComponentKey> =
+        config.edges().into_iter().map(|(input, _)| input.component).collect();
     let mut warnings = Vec::new();
     for (key, entry) in &config.sources {
         if !consumed.contains(key) {

@@ -61,7 +61,11 @@ struct RawComponent {
 }
 
 /// Loads and validates a pipeline from its files. On failure, returns every error found.
-pub fn load(files: &[ConfigFile], registry: &Registry, options: &LoadOptions<'_>) -> Result<Config, Vec<ConfigError>> {
+pub fn load(
+    files: &[ConfigFile],
+    registry: &Registry,
+    options: &LoadOptions<'_>,
+) -> Result<Config, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let mut secrets = Vec::new();
     let mut components: BTreeMap<String, RawComponent> = BTreeMap::new();
@@ -80,7 +84,9 @@ pub fn load(files: &[ConfigFile], registry: &Registry, options: &LoadOptions<'_>
         let parsed = match parse_text(&text, &file.text, Format::from_path(&file.path)) {
             Ok(Value::Object(map)) => map,
             Ok(_) => {
-                errors.push(ConfigError::new("the config must be a table at the top level").in_file(&file.path));
+                errors.push(
+                    ConfigError::new("the config must be a table at the top level").in_file(&file.path),
+                );
                 continue;
             }
             Err(message) => {
@@ -114,15 +120,25 @@ pub fn load(files: &[ConfigFile], registry: &Registry, options: &LoadOptions<'_>
                     continue;
                 }
                 unknown => {
-                    let all: Vec<String> =
-                        GLOBAL_KEYS.iter().chain(&["sources", "transforms", "sinks"]).map(|k| k.to_string()).collect();
-                    let hint = nearest(unknown, &all).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
-                    errors.push(ConfigError::new(format!("unknown top-level key{hint}")).in_file(&file.path).at_key(unknown));
+                    let all: Vec<String> = GLOBAL_KEYS
+                        .iter()
+                        .chain(&["sources", "transforms", "sinks"])
+                        .map(|k| k.to_string())
+                        .collect();
+                    let hint =
+                        nearest(unknown, &all).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+                    errors.push(
+                        ConfigError::new(format!("unknown top-level key{hint}"))
+                            .in_file(&file.path)
+                            .at_key(unknown),
+                    );
                     continue;
                 }
             };
             let Value::Object(table) = value else {
-                errors.push(ConfigError::new(format!("`{key}` must be a table of components")).in_file(&file.path));
+                errors.push(
+                    ConfigError::new(format!("`{key}` must be a table of components")).in_file(&file.path),
+                );
                 continue;
             };
             for (id, component) in table {
@@ -179,7 +195,9 @@ fn parse_text(text: &str, original: &str, format: Format) -> Result<Value, Strin
                 None => format!("invalid TOML: {}", error.message()),
             }
         }),
-        Format::Yaml => serde_yaml_ng::from_str::<Value>(text).map_err(|error| format!("invalid YAML: {error}")),
+        Format::Yaml => {
+            serde_yaml_ng::from_str::<Value>(text).map_err(|error| format!("invalid YAML: {error}"))
+        }
         Format::Json => serde_json::from_str::<Value>(text).map_err(|error| format!("invalid JSON: {error}")),
     }
 }
@@ -204,7 +222,11 @@ fn add_component(
         let message = if existing.file == file {
             format!("duplicate id: also defined as {}.{id} in the same file", existing.kind.table())
         } else {
-            format!("duplicate id: also defined as {}.{id} in {}", existing.kind.table(), existing.file.display())
+            format!(
+                "duplicate id: also defined as {}.{id} in {}",
+                existing.kind.table(),
+                existing.file.display()
+            )
         };
         errors.push(ConfigError::new(message).in_file(file).in_component(kind, &id));
         return;
@@ -234,7 +256,12 @@ fn take<T: serde::de::DeserializeOwned>(
     }
 }
 
-fn build_component(config: &mut Config, raw: RawComponent, registry: &Registry, errors: &mut Vec<ConfigError>) {
+fn build_component(
+    config: &mut Config,
+    raw: RawComponent,
+    registry: &Registry,
+    errors: &mut Vec<ConfigError>,
+) {
     let RawComponent { kind, id, file, table } = raw;
     let locate = |error: ConfigError| error.in_file(&file).in_component(kind, &id);
     let Value::Object(mut table) = table else {
@@ -256,11 +283,8 @@ fn build_component(config: &mut Config, raw: RawComponent, registry: &Registry, 
     let aliases: Vec<String> = take(&mut table, "aliases", errors, &locate).unwrap_or_default();
     let category: Option<String> = take(&mut table, "category", errors, &locate);
     let tags: BTreeMap<String, String> = take(&mut table, "tags", errors, &locate).unwrap_or_default();
-    let buffer: Option<BufferConfig> = if kind == ComponentKind::Source {
-        None
-    } else {
-        take(&mut table, "buffer", errors, &locate)
-    };
+    let buffer: Option<BufferConfig> =
+        if kind == ComponentKind::Source { None } else { take(&mut table, "buffer", errors, &locate) };
     let acknowledgements: Option<super::AckSetting> = if kind == ComponentKind::Sink {
         take(&mut table, "acknowledgements", errors, &locate)
     } else {
@@ -271,7 +295,10 @@ fn build_component(config: &mut Config, raw: RawComponent, registry: &Registry, 
             errors.push(locate(ConfigError::new("sources take no `inputs`").at_key("inputs")));
         }
         (ComponentKind::Transform | ComponentKind::Sink, None) => {
-            errors.push(locate(ConfigError::new("missing `inputs`: list the components this one reads from").at_key("inputs")));
+            errors.push(locate(
+                ConfigError::new("missing `inputs`: list the components this one reads from")
+                    .at_key("inputs"),
+            ));
         }
         (ComponentKind::Transform | ComponentKind::Sink, Some(list)) if list.is_empty() => {
             errors.push(locate(ConfigError::new("`inputs` is empty").at_key("inputs")));
@@ -279,17 +306,24 @@ fn build_component(config: &mut Config, raw: RawComponent, registry: &Registry, 
         _ => {}
     }
     if kind == ComponentKind::Source && table.contains_key("buffer") {
-        errors.push(locate(ConfigError::new("sources have no `buffer`; set it on the components that read them").at_key("buffer")));
+        errors.push(locate(
+            ConfigError::new("sources have no `buffer`; set it on the components that read them")
+                .at_key("buffer"),
+        ));
         table.remove("buffer");
     }
 
     let Some(static_type) = registry.type_names(kind).into_iter().find(|known| *known == type_name) else {
         let known = registry.type_names(kind);
         let candidates: Vec<String> = known.iter().map(|k| k.to_string()).collect();
-        let hint = nearest(&type_name, &candidates).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+        let hint =
+            nearest(&type_name, &candidates).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
         errors.push(locate(
-            ConfigError::new(format!("unknown {kind} type `{type_name}`{hint} (known: {})", known.join(", ")))
-                .at_key("type"),
+            ConfigError::new(format!(
+                "unknown {kind} type `{type_name}`{hint} (known: {})",
+                known.join(", ")
+            ))
+            .at_key("type"),
         ));
         return;
     };
@@ -318,7 +352,9 @@ fn build_component(config: &mut Config, raw: RawComponent, registry: &Registry, 
     };
     match kind {
         ComponentKind::Source => {
-            let Some(registration) = registry.sources.iter().find(|r| r.type_name == static_type) else { return };
+            let Some(registration) = registry.sources.iter().find(|r| r.type_name == static_type) else {
+                return;
+            };
             match (registration.parse)(options) {
                 Ok(parsed) => {
                     errors.extend(parsed.validate().into_iter().map(|m| locate(ConfigError::new(m))));
@@ -328,7 +364,9 @@ fn build_component(config: &mut Config, raw: RawComponent, registry: &Registry, 
             }
         }
         ComponentKind::Transform => {
-            let Some(registration) = registry.transforms.iter().find(|r| r.type_name == static_type) else { return };
+            let Some(registration) = registry.transforms.iter().find(|r| r.type_name == static_type) else {
+                return;
+            };
             match (registration.parse)(options) {
                 Ok(parsed) => {
                     errors.extend(parsed.validate().into_iter().map(|m| locate(ConfigError::new(m))));
@@ -338,7 +376,9 @@ fn build_component(config: &mut Config, raw: RawComponent, registry: &Registry, 
             }
         }
         ComponentKind::Sink => {
-            let Some(registration) = registry.sinks.iter().find(|r| r.type_name == static_type) else { return };
+            let Some(registration) = registry.sinks.iter().find(|r| r.type_name == static_type) else {
+                return;
+            };
             match (registration.parse)(options) {
                 Ok(parsed) => {
                     errors.extend(parsed.validate().into_iter().map(|m| locate(ConfigError::new(m))));

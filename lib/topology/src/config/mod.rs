@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use strata_core::config::{SinkRegistration, SourceRegistration, TransformRegistration};
 use strata_core::{
-    BufferConfig, ComponentKey, LogSchema, ComponentKind, ComponentMeta, DataType, OutputId, SinkConfig, SourceConfig,
-    TransformConfig,
+    BufferConfig, ComponentKey, ComponentKind, ComponentMeta, DataType, LogSchema, OutputId, SinkConfig,
+    SourceConfig, TransformConfig,
 };
 
 pub use graph::Graph;
@@ -223,7 +223,10 @@ impl Config {
 
     /// The sink's effective `acknowledgements.enabled`.
     pub fn sink_acknowledges(&self, key: &ComponentKey) -> bool {
-        self.sinks.get(key).and_then(|sink| sink.acknowledgements).unwrap_or_else(|| self.global_acknowledgements())
+        self.sinks
+            .get(key)
+            .and_then(|sink| sink.acknowledgements)
+            .unwrap_or_else(|| self.global_acknowledgements())
     }
 
     pub fn component_meta(&self) -> impl Iterator<Item = &ComponentMeta> {
