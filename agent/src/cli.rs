@@ -28,6 +28,19 @@ pub enum Command {
     List,
     /// Print a starter config, such as `agent generate stdin/remap/console`.
     Generate(GenerateArgs),
+    /// Look into, check or repair a disk buffer directory (`<data_dir>/buffer/<component id>`).
+    #[command(subcommand)]
+    Buffer(BufferCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BufferCommand {
+    /// Segments, records, sizes and the reader's position.
+    Inspect { dir: PathBuf },
+    /// Check every record's checksum and that it decodes; exit status 0 only when healthy.
+    Verify { dir: PathBuf },
+    /// Rewrite the buffer without its corrupt records, and report what was lost.
+    Repair { dir: PathBuf },
 }
 
 /// Where the config comes from.

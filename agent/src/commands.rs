@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use strata_core::ComponentKind;
 use strata_topology::Graph;
 
-use crate::cli::{ConfigArgs, GenerateArgs, GraphArgs, GraphFormat, ValidateArgs};
+use crate::cli::{BufferCommand, ConfigArgs, GenerateArgs, GraphArgs, GraphFormat, ValidateArgs};
 use crate::config_files;
 use crate::registry::registry;
 
@@ -29,8 +29,20 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
             for warning in &config.warnings {
                 eprintln!("warning: {warning}");
             }
-            if args.deny_warnings && !config.warnings.is_empty() {
-                eprintln!("{} warning(s), and --deny-warnings is set", config.warnings.len());
+            let mut warnings = config.warnings.len();
+            if let Some(data_dir) = &config.global.data_dir {
+                let needed = strata_topology::config::disk_buffer_bytes(&config);
+                let free = fs4::available_space(existing_ancestor(data_dir)).unwrap_or(u64::MAX);
+                if needed > free {
+                    eprintln!(
+                        "warning: disk buffers may take {needed} bytes under {}, but only {free} bytes are free",
+                        data_dir.display()
+                    );
+                    warnings += 1;
+                }
+            }
+            if args.deny_warnings && warnings > 0 {
+                eprintln!("{warnings} warning(s), and --deny-warnings is set");
                 return ExitCode::from(78);
             }
             let count = config.sources.len() + config.transforms.len() + config.sinks.len();
@@ -161,4 +173,53 @@ pub fn generate(args: GenerateArgs) -> ExitCode {
     }
     print!("{out}");
     ExitCode::SUCCESS
+}
+
+/// The nearest existing directory at or above `path`, to ask the filesystem about free space.
+fn existing_ancestor(path: &std::path::Path) -> &std::path::Path {
+    path.ancestors().find(|p| p.exists()).unwrap_or(std::path::Path::new("/"))
+}
+
+/// `agent buffer inspect|verify|repair DIR`.
+pub fn buffer(command: BufferCommand) -> ExitCode {
+    use strata_buffers::disk;
+    match command {
+        BufferCommand::Inspect { dir } => match disk::inspect(&dir) {
+            Ok(report) => {
+                println!("{report:#?}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        BufferCommand::Verify { dir } => {
+            let decodes = |record: &[u8]| strata_event::proto::decode_batch(record).is_ok();
+            match disk::verify(&dir, Some(&decodes)) {
+                Ok(report) if report.is_healthy() => {
+                    println!("healthy: {report:#?}");
+                    ExitCode::SUCCESS
+                }
+                Ok(report) => {
+                    println!("damaged: {report:#?}");
+                    ExitCode::FAILURE
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        BufferCommand::Repair { dir } => match disk::repair(&dir) {
+            Ok(report) => {
+                println!("{report:#?}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        },
+    }
 }

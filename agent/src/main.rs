@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Some(cli::Command::Graph(args)) => commands::graph(args),
         Some(cli::Command::List) => commands::list(),
         Some(cli::Command::Generate(args)) => commands::generate(args),
+        Some(cli::Command::Buffer(command)) => commands::buffer(command),
         None => run::run(cli.run),
     }
 }

@@ -5,6 +5,7 @@ mod harness;
 mod backpressure;
 mod cli;
 mod config_errors;
+mod crash;
 mod pipelines;
 mod reload;
 mod shutdown;

@@ -38,12 +38,45 @@ pub enum BufferConfig {
     },
     /// A durable buffer on disk under `data_dir`, which survives restarts and crashes.
     Disk {
-        /// The most bytes the buffer may take on disk. Required.
+        /// The most bytes the buffer may take on disk. Required; at least 2 MiB.
         max_size: u64,
         /// `block` (default) or `drop_newest`.
         #[serde(default)]
         when_full: WhenFull,
+        /// When upstream is told the events are safe: `write` (default, once in the page cache:
+        /// survives a crash of the agent) or `fsync` (once on stable storage: survives power loss).
+        #[serde(default)]
+        ack_after: AckAfter,
+        /// `never`, `interval` (default) or `always` (one fsync per written batch).
+        #[serde(default)]
+        fsync: FsyncMode,
+        /// The interval of `fsync = "interval"`, in milliseconds. Default: 500.
+        #[serde(default = "default_fsync_interval_ms")]
+        fsync_interval_ms: u64,
     },
+}
+
+/// When a disk buffer acknowledges what it stored to the sources upstream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckAfter {
+    #[default]
+    Write,
+    Fsync,
+}
+
+/// A disk buffer's fsync policy, as configured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FsyncMode {
+    Never,
+    #[default]
+    Interval,
+    Always,
+}
+
+fn default_fsync_interval_ms() -> u64 {
+    500
 }
 
 impl Default for BufferConfig {
@@ -76,24 +109,24 @@ impl Weighted for Item {
 }
 
 #[derive(Clone)]
-struct BufferMetrics {
-    size_events: Gauge,
-    size_bytes: Gauge,
-    received: Counter,
-    sent: Counter,
-    discarded: Counter,
-    component: ComponentMetrics,
+pub(crate) struct BufferMetrics {
+    pub(crate) size_events: Gauge,
+    pub(crate) size_bytes: Gauge,
+    pub(crate) received: Counter,
+    pub(crate) sent: Counter,
+    pub(crate) discarded: Counter,
+    pub(crate) errors: Counter,
 }
 
 impl BufferMetrics {
-    fn new(component: &ComponentMetrics) -> Self {
+    pub(crate) fn new(component: &ComponentMetrics) -> Self {
         Self {
             size_events: component.gauge("buffer_size_events", &[]),
             size_bytes: component.gauge("buffer_size_bytes", &[]),
             received: component.counter("buffer_received_events_total"),
             sent: component.counter("buffer_sent_events_total"),
             discarded: component.counter("buffer_discarded_events_total"),
-            component: component.clone(),
+            errors: component.counter("buffer_errors_total"),
         }
     }
 }
@@ -107,7 +140,9 @@ pub struct BufferClosed(pub EventBatch);
 pub struct BufferSender {
     inner: memory::Sender<Item>,
     measure_bytes: bool,
-    metrics: BufferMetrics,
+    /// `None` for the in-memory stages of a disk buffer, whose pumps report for the buffer.
+    metrics: Option<BufferMetrics>,
+    component: ComponentMetrics,
 }
 
 impl std::fmt::Debug for BufferSender {
@@ -121,7 +156,8 @@ impl std::fmt::Debug for BufferSender {
 pub struct WeakBufferSender {
     inner: memory::WeakSender<Item>,
     measure_bytes: bool,
-    metrics: BufferMetrics,
+    metrics: Option<BufferMetrics>,
+    component: ComponentMetrics,
 }
 
 impl WeakBufferSender {
@@ -131,6 +167,7 @@ impl WeakBufferSender {
             inner: self.inner.upgrade()?,
             measure_bytes: self.measure_bytes,
             metrics: self.metrics.clone(),
+            component: self.component.clone(),
         })
     }
 }
@@ -138,11 +175,11 @@ impl WeakBufferSender {
 /// The reading side, owned by the component.
 pub struct BufferReceiver {
     inner: memory::Receiver<Item>,
-    metrics: BufferMetrics,
+    metrics: Option<BufferMetrics>,
 }
 
-/// Builds the in-memory buffer for a component. Disk buffers are built by the topology, which
-/// owns `data_dir`.
+/// Builds the in-memory buffer for a component. Disk buffers are built by
+/// [`crate::disk_buffer::disk_buffer`], which needs `data_dir`.
 pub fn memory_buffer(config: &BufferConfig, metrics: &ComponentMetrics) -> (BufferSender, BufferReceiver) {
     let (limit, when_full) = match config {
         BufferConfig::Memory { max_size: Some(bytes), when_full, .. } => {
@@ -151,14 +188,26 @@ pub fn memory_buffer(config: &BufferConfig, metrics: &ComponentMetrics) -> (Buff
         BufferConfig::Memory { max_events, when_full, .. } => {
             (MemoryLimit::Events(max_events.unwrap_or(DEFAULT_MAX_EVENTS)), *when_full)
         }
-        // A disk buffer's in-memory stage in front of the writer: small, always blocking.
         BufferConfig::Disk { .. } => (MemoryLimit::Events(DEFAULT_MAX_EVENTS), WhenFull::Block),
     };
+    channel(limit, when_full, Some(BufferMetrics::new(metrics)), metrics)
+}
+
+/// A small blocking channel without buffer metrics: a stage inside a disk buffer.
+pub(crate) fn quiet_channel(metrics: &ComponentMetrics) -> (BufferSender, BufferReceiver) {
+    channel(MemoryLimit::Events(DEFAULT_MAX_EVENTS), WhenFull::Block, None, metrics)
+}
+
+fn channel(
+    limit: MemoryLimit,
+    when_full: WhenFull,
+    metrics: Option<BufferMetrics>,
+    component: &ComponentMetrics,
+) -> (BufferSender, BufferReceiver) {
     let (tx, rx) = memory::channel(limit, when_full);
-    let metrics = BufferMetrics::new(metrics);
     let measure_bytes = matches!(limit, MemoryLimit::Bytes(_));
     (
-        BufferSender { inner: tx, measure_bytes, metrics: metrics.clone() },
+        BufferSender { inner: tx, measure_bytes, metrics: metrics.clone(), component: component.clone() },
         BufferReceiver { inner: rx, metrics },
     )
 }
@@ -170,13 +219,17 @@ impl BufferSender {
         let size = if self.measure_bytes { batch.estimated_size() } else { 0 };
         match self.inner.send(Item { batch, size }).await {
             Ok(SendOutcome::Sent) => {
-                self.metrics.received.increment(events as u64);
-                self.update_gauges();
+                if let Some(metrics) = &self.metrics {
+                    metrics.received.increment(events as u64);
+                    self.update_gauges(metrics);
+                }
                 Ok(())
             }
             Ok(SendOutcome::Dropped(item)) => {
-                self.metrics.discarded.increment(events as u64);
-                self.metrics.component.discarded(events);
+                if let Some(metrics) = &self.metrics {
+                    metrics.discarded.increment(events as u64);
+                }
+                self.component.discarded(events);
                 // Dropped by policy, not delivered: the source must not take it as delivered.
                 item.batch.finalize(BatchStatus::Errored);
                 Ok(())
@@ -185,10 +238,10 @@ impl BufferSender {
         }
     }
 
-    fn update_gauges(&self) {
-        self.metrics.size_events.set(self.inner.usage().events() as f64);
+    fn update_gauges(&self, metrics: &BufferMetrics) {
+        metrics.size_events.set(self.inner.usage().events() as f64);
         if self.measure_bytes {
-            self.metrics.size_bytes.set(self.inner.usage().bytes() as f64);
+            metrics.size_bytes.set(self.inner.usage().bytes() as f64);
         }
     }
 
@@ -199,6 +252,7 @@ impl BufferSender {
             inner: self.inner.downgrade(),
             measure_bytes: self.measure_bytes,
             metrics: self.metrics.clone(),
+            component: self.component.clone(),
         }
     }
 
@@ -227,8 +281,10 @@ impl BufferReceiver {
     }
 
     fn taken(&self, item: Item) -> EventBatch {
-        self.metrics.sent.increment(item.batch.len() as u64);
-        self.metrics.size_events.set(self.inner.usage().events() as f64);
+        if let Some(metrics) = &self.metrics {
+            metrics.sent.increment(item.batch.len() as u64);
+            metrics.size_events.set(self.inner.usage().events() as f64);
+        }
         item.batch
     }
 }

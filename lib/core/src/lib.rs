@@ -14,6 +14,7 @@
 pub mod buffer;
 pub mod component;
 pub mod config;
+pub mod disk_buffer;
 pub mod fanout;
 pub mod shutdown;
 pub mod sink;

@@ -192,7 +192,8 @@ fn timestamp_to(ts: &DateTime<Utc>) -> TimestampProto {
 }
 
 fn timestamp_from(ts: TimestampProto) -> Result<DateTime<Utc>, ProtoError> {
-    DateTime::from_timestamp(ts.seconds, ts.nanos).ok_or_else(|| ProtoError::Invalid("timestamp out of range".into()))
+    DateTime::from_timestamp(ts.seconds, ts.nanos)
+        .ok_or_else(|| ProtoError::Invalid("timestamp out of range".into()))
 }
 
 fn value_to(value: &Value) -> ValueProto {
@@ -204,9 +205,9 @@ fn value_to(value: &Value) -> ValueProto {
         Value::Float(f) => ValueKind::Float(f.into_inner()),
         Value::Boolean(b) => ValueKind::Boolean(*b),
         Value::Timestamp(ts) => ValueKind::Timestamp(timestamp_to(ts)),
-        Value::Object(map) => {
-            ValueKind::Map(MapProto { fields: map.iter().map(|(k, v)| (k.to_string(), value_to(v))).collect() })
-        }
+        Value::Object(map) => ValueKind::Map(MapProto {
+            fields: map.iter().map(|(k, v)| (k.to_string(), value_to(v))).collect(),
+        }),
         Value::Array(items) => ValueKind::Array(ArrayProto { items: items.iter().map(value_to).collect() }),
         Value::Null => ValueKind::Null(true),
     };
@@ -239,18 +240,24 @@ fn metric_to(metric: &Metric) -> MetricProto {
     let value = match metric.value() {
         MetricValue::Counter { value } => MetricValueProto::Counter(*value),
         MetricValue::Gauge { value } => MetricValueProto::Gauge(*value),
-        MetricValue::Set { values } => MetricValueProto::Set(SetProto { values: values.iter().cloned().collect() }),
-        MetricValue::Distribution { samples, statistic } => MetricValueProto::Distribution(DistributionProto {
-            values: samples.iter().map(|s| s.value).collect(),
-            rates: samples.iter().map(|s| s.rate).collect(),
-            statistic: matches!(statistic, StatisticKind::Summary) as i32,
-        }),
-        MetricValue::AggregatedHistogram { buckets, count, sum } => MetricValueProto::Histogram(HistogramProto {
-            upper_limits: buckets.iter().map(|b| b.upper_limit).collect(),
-            counts: buckets.iter().map(|b| b.count).collect(),
-            count: *count,
-            sum: *sum,
-        }),
+        MetricValue::Set { values } => {
+            MetricValueProto::Set(SetProto { values: values.iter().cloned().collect() })
+        }
+        MetricValue::Distribution { samples, statistic } => {
+            MetricValueProto::Distribution(DistributionProto {
+                values: samples.iter().map(|s| s.value).collect(),
+                rates: samples.iter().map(|s| s.rate).collect(),
+                statistic: matches!(statistic, StatisticKind::Summary) as i32,
+            })
+        }
+        MetricValue::AggregatedHistogram { buckets, count, sum } => {
+            MetricValueProto::Histogram(HistogramProto {
+                upper_limits: buckets.iter().map(|b| b.upper_limit).collect(),
+                counts: buckets.iter().map(|b| b.count).collect(),
+                count: *count,
+                sum: *sum,
+            })
+        }
         MetricValue::AggregatedSummary { quantiles, count, sum } => MetricValueProto::Summary(SummaryProto {
             quantiles: quantiles.iter().map(|q| q.quantile).collect(),
             values: quantiles.iter().map(|q| q.value).collect(),
@@ -274,16 +281,31 @@ fn metric_from(proto: MetricProto, metadata: EventMetadata) -> Result<Metric, Pr
         MetricValueProto::Gauge(value) => MetricValue::Gauge { value },
         MetricValueProto::Set(set) => MetricValue::Set { values: set.values.into_iter().collect() },
         MetricValueProto::Distribution(d) => MetricValue::Distribution {
-            samples: d.values.iter().zip(&d.rates).map(|(value, rate)| Sample { value: *value, rate: *rate }).collect(),
+            samples: d
+                .values
+                .iter()
+                .zip(&d.rates)
+                .map(|(value, rate)| Sample { value: *value, rate: *rate })
+                .collect(),
             statistic: if d.statistic == 1 { StatisticKind::Summary } else { StatisticKind::Histogram },
         },
         MetricValueProto::Histogram(h) => MetricValue::AggregatedHistogram {
-            buckets: h.upper_limits.iter().zip(&h.counts).map(|(u, c)| Bucket { upper_limit: *u, count: *c }).collect(),
+            buckets: h
+                .upper_limits
+                .iter()
+                .zip(&h.counts)
+                .map(|(u, c)| Bucket { upper_limit: *u, count: *c })
+                .collect(),
             count: h.count,
             sum: h.sum,
         },
         MetricValueProto::Summary(s) => MetricValue::AggregatedSummary {
-            quantiles: s.quantiles.iter().zip(&s.values).map(|(q, v)| Quantile { quantile: *q, value: *v }).collect(),
+            quantiles: s
+                .quantiles
+                .iter()
+                .zip(&s.values)
+                .map(|(q, v)| Quantile { quantile: *q, value: *v })
+                .collect(),
             count: s.count,
             sum: s.sum,
         },
@@ -371,11 +393,15 @@ mod tests {
     #[test]
     fn every_kind_of_event_round_trips() {
         let at = DateTime::from_timestamp(1_764_000_000, 123_456_789).unwrap();
-        let mut log = LogEvent::from_map(ObjectMap::new(), EventMetadata::new(SourceId::intern("in"), "stdin", at));
+        let mut log =
+            LogEvent::from_map(ObjectMap::new(), EventMetadata::new(SourceId::intern("in"), "stdin", at));
         log.insert("message", "hello");
         log.insert("n", 42);
         log.insert("f", Value::from_f64_or_zero(1.5));
-        log.insert("nested.list", Value::Array(vec![Value::Boolean(true), Value::Null, Value::Timestamp(at)]));
+        log.insert(
+            "nested.list",
+            Value::Array(vec![Value::Boolean(true), Value::Null, Value::Timestamp(at)]),
+        );
         if let Value::Object(map) = log.metadata_mut().value_mut() {
             map.insert("tenant".into(), Value::from("a"));
         }
@@ -386,7 +412,11 @@ mod tests {
         let histogram = Metric::new(
             "latency",
             MetricKind::Incremental,
-            MetricValue::AggregatedHistogram { buckets: vec![Bucket { upper_limit: 1.0, count: 2 }], count: 2, sum: 1.5 },
+            MetricValue::AggregatedHistogram {
+                buckets: vec![Bucket { upper_limit: 1.0, count: 2 }],
+                count: 2,
+                sum: 1.5,
+            },
         );
         let mut trace = ObjectMap::new();
         trace.insert("trace_id".into(), Value::from("abc"));
@@ -414,14 +444,15 @@ mod tests {
     #[test]
     fn reads_a_version_1_record() {
         let at = DateTime::from_timestamp(1_700_000_000, 5).unwrap();
-        let mut log = LogEvent::from_map(ObjectMap::new(), EventMetadata::new(SourceId::intern("s"), "file", at));
+        let mut log =
+            LogEvent::from_map(ObjectMap::new(), EventMetadata::new(SourceId::intern("s"), "file", at));
         log.insert("message", "fixture");
         let mut record = Vec::new();
         encode_batch(&EventBatch::new(vec![Event::Log(log.clone())]), &mut record);
         let fixture: &[u8] = &[
-            1, 10, 51, 10, 24, 50, 22, 10, 20, 10, 7, 109, 101, 115, 115, 97, 103, 101, 18, 9, 10, 7, 102, 105, 120,
-            116, 117, 114, 101, 34, 23, 10, 1, 115, 18, 4, 102, 105, 108, 101, 26, 8, 8, 128, 226, 207, 170, 6, 16, 5,
-            34, 2, 50, 0,
+            1, 10, 51, 10, 24, 50, 22, 10, 20, 10, 7, 109, 101, 115, 115, 97, 103, 101, 18, 9, 10, 7, 102,
+            105, 120, 116, 117, 114, 101, 34, 23, 10, 1, 115, 18, 4, 102, 105, 108, 101, 26, 8, 8, 128, 226,
+            207, 170, 6, 16, 5, 34, 2, 50, 0,
         ];
         assert_eq!(record, fixture, "version 1's bytes changed; that breaks buffers on disk");
         assert_eq!(decode_batch(fixture).unwrap(), EventBatch::new(vec![Event::Log(log)]));

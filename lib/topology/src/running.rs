@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use strata_core::buffer::memory_buffer;
+use strata_core::disk_buffer::{DiskPumps, disk_buffer};
 use strata_core::fanout::ControlSender;
 use strata_core::{
     BufferConfig, BufferReceiver, BufferSender, ComponentError, ComponentKey, ComponentKind,
@@ -51,8 +52,15 @@ struct RunningTask {
 /// A component built and wired but not yet spawned.
 enum Piece {
     Source(BoxFuture<'static, Result<(), ComponentError>>, ShutdownSignal),
-    Transform(Transform, BufferReceiver, TransformOutputs, Vec<String>, ComponentMetrics),
-    Sink(Box<dyn strata_core::Sink>, BufferReceiver, ComponentMetrics),
+    Transform {
+        transform: Transform,
+        input: BufferReceiver,
+        outputs: TransformOutputs,
+        ports: Vec<String>,
+        metrics: ComponentMetrics,
+        pumps: Option<DiskPumps>,
+    },
+    Sink(Box<dyn strata_core::Sink>, BufferReceiver, ComponentMetrics, Option<DiskPumps>),
 }
 
 struct Built {
@@ -125,7 +133,14 @@ fn fanouts_for(
     (default, named)
 }
 
-async fn build(config: &Config, keys: &BTreeSet<ComponentKey>) -> Result<Built, BuildErrors> {
+/// How long a rebuilt component's disk buffer waits for its predecessor to release the files.
+const RELOAD_LOCK_WAIT: Duration = Duration::from_secs(60);
+
+async fn build(
+    config: &Config,
+    keys: &BTreeSet<ComponentKey>,
+    reloading: bool,
+) -> Result<Built, BuildErrors> {
     let mut built = Built {
         pieces: Vec::new(),
         outputs: HashMap::new(),
@@ -145,8 +160,8 @@ async fn build(config: &Config, keys: &BTreeSet<ComponentKey>) -> Result<Built, 
         };
         match entry.inner.build(&cx).await {
             Ok(transform) => {
-                let (tx, rx) = match input_buffer(&entry.buffer, &metrics) {
-                    Ok(pair) => pair,
+                let (tx, rx, pumps) = match input_buffer(config, key, &entry.buffer, &metrics, reloading) {
+                    Ok(parts) => parts,
                     Err(message) => {
                         errors.push(format!("transforms.{key}: {message}"));
                         continue;
@@ -167,7 +182,7 @@ async fn build(config: &Config, keys: &BTreeSet<ComponentKey>) -> Result<Built, 
                 built.pieces.push((
                     key.clone(),
                     ComponentKind::Transform,
-                    Piece::Transform(transform, rx, outputs, named_ports, metrics),
+                    Piece::Transform { transform, input: rx, outputs, ports: named_ports, metrics, pumps },
                 ));
             }
             Err(error) => errors.push(format!("transforms.{key}: {error}")),
@@ -184,8 +199,8 @@ async fn build(config: &Config, keys: &BTreeSet<ComponentKey>) -> Result<Built, 
         };
         match entry.inner.build(cx).await {
             Ok((sink, healthcheck)) => {
-                let (tx, rx) = match input_buffer(&entry.buffer, &metrics) {
-                    Ok(pair) => pair,
+                let (tx, rx, pumps) = match input_buffer(config, key, &entry.buffer, &metrics, reloading) {
+                    Ok(parts) => parts,
                     Err(message) => {
                         errors.push(format!("sinks.{key}: {message}"));
                         continue;
@@ -193,7 +208,7 @@ async fn build(config: &Config, keys: &BTreeSet<ComponentKey>) -> Result<Built, 
                 };
                 built.inputs.insert(key.clone(), tx);
                 built.healthchecks.push((key.clone(), healthcheck));
-                built.pieces.push((key.clone(), ComponentKind::Sink, Piece::Sink(sink, rx, metrics)));
+                built.pieces.push((key.clone(), ComponentKind::Sink, Piece::Sink(sink, rx, metrics, pumps)));
             }
             Err(error) => errors.push(format!("sinks.{key}: {error}")),
         }
@@ -225,15 +240,44 @@ async fn build(config: &Config, keys: &BTreeSet<ComponentKey>) -> Result<Built, 
     if errors.is_empty() { Ok(built) } else { Err(errors) }
 }
 
+/// The input buffer of a transform or sink: in memory, or on disk under
+/// `<data_dir>/buffer/<component id>`.
 fn input_buffer(
-    config: &BufferConfig,
+    config: &Config,
+    key: &ComponentKey,
+    buffer: &BufferConfig,
     metrics: &ComponentMetrics,
-) -> Result<(BufferSender, BufferReceiver), String> {
-    match config {
-        BufferConfig::Memory { .. } => Ok(memory_buffer(config, metrics)),
-        BufferConfig::Disk { .. } => {
-            Err("`buffer.type = \"disk\"` is not available in this build yet".to_owned())
+    reloading: bool,
+) -> Result<(BufferSender, BufferReceiver, Option<DiskPumps>), String> {
+    match buffer {
+        BufferConfig::Memory { .. } => {
+            let (tx, rx) = memory_buffer(buffer, metrics);
+            Ok((tx, rx, None))
         }
+        BufferConfig::Disk { .. } => {
+            let data_dir =
+                config.global.data_dir.as_ref().ok_or("`buffer.type = \"disk\"` needs `data_dir`")?;
+            let dir = data_dir.join("buffer").join(key.id());
+            let wait = reloading.then_some(RELOAD_LOCK_WAIT);
+            let (tx, rx, pumps) = disk_buffer(dir, buffer, metrics, wait)?;
+            Ok((tx, rx, Some(pumps)))
+        }
+    }
+}
+
+/// Runs a component and, when it has a disk buffer, waits for the buffer to close too.
+async fn with_pumps(
+    component: impl std::future::Future<Output = Result<(), ComponentError>>,
+    pumps: Option<DiskPumps>,
+) -> Result<(), ComponentError> {
+    let result = component.await;
+    match pumps {
+        None => result,
+        Some(pumps) if result.is_err() => {
+            pumps.abort();
+            result
+        }
+        Some(pumps) => pumps.join().await,
     }
 }
 
@@ -320,7 +364,7 @@ impl Topology {
     /// Builds and starts every component of `config`.
     pub async fn start(config: Config) -> Result<Self, BuildErrors> {
         let keys: BTreeSet<ComponentKey> = all_keys(&config);
-        let built = build(&config, &keys).await?;
+        let built = build(&config, &keys, false).await?;
         let (exits_tx, exits_rx) = mpsc::unbounded_channel();
         let mut topology = Self {
             config,
@@ -405,14 +449,25 @@ impl Topology {
                 self.shutdowns.insert(key.clone(), shutdown);
                 future
             }
-            Piece::Transform(Transform::Sync(transform), rx, outputs, ports, metrics) => {
-                Box::pin(run_sync_transform(transform, TransformInput::new(rx, metrics), outputs, ports))
+            Piece::Transform {
+                transform: Transform::Sync(transform),
+                input,
+                outputs,
+                ports,
+                metrics,
+                pumps,
+            } => Box::pin(with_pumps(
+                run_sync_transform(transform, TransformInput::new(input, metrics), outputs, ports),
+                pumps,
+            )),
+            Piece::Transform { transform: Transform::Task(task), input, outputs, metrics, pumps, .. } => {
+                Box::pin(with_pumps(
+                    async move { task.run(TransformInput::new(input, metrics), outputs).await },
+                    pumps,
+                ))
             }
-            Piece::Transform(Transform::Task(task), rx, outputs, _, metrics) => {
-                Box::pin(async move { task.run(TransformInput::new(rx, metrics), outputs).await })
-            }
-            Piece::Sink(sink, rx, metrics) => {
-                Box::pin(async move { sink.run(SinkInput::new(rx, metrics)).await })
+            Piece::Sink(sink, rx, metrics, pumps) => {
+                Box::pin(with_pumps(async move { sink.run(SinkInput::new(rx, metrics)).await }, pumps))
             }
         };
         let exits = self.exits_tx.clone();
@@ -515,7 +570,7 @@ impl Topology {
             .cloned()
             .collect();
         let first: BTreeSet<ComponentKey> = rebuilt.difference(&changed_sources).cloned().collect();
-        let mut built = build(&new, &first).await?;
+        let mut built = build(&new, &first, true).await?;
 
         let stopping: Vec<ComponentKey> = summary
             .removed
@@ -525,7 +580,7 @@ impl Topology {
             .cloned()
             .collect();
         self.stop_sources(&stopping).await;
-        match build(&new, &changed_sources).await {
+        match build(&new, &changed_sources, true).await {
             Ok(more) => {
                 built.pieces.extend(more.pieces);
                 built.outputs.extend(more.outputs);
@@ -533,7 +588,7 @@ impl Topology {
             Err(errors) => {
                 // Put the old sources back so the pipeline keeps running as it was.
                 let restore: BTreeSet<ComponentKey> = changed_sources.clone();
-                if let Ok(old) = build(&self.config, &restore).await {
+                if let Ok(old) = build(&self.config, &restore, true).await {
                     for (key, kind, piece) in old.pieces {
                         self.outputs.extend(
                             old.outputs

@@ -161,7 +161,42 @@ pub(super) fn validate(config: &mut Config, errors: &mut Vec<ConfigError>) {
         }
     }
     check_resources(config, errors);
+    check_disk_buffers(config, errors);
     warn_unconsumed(config);
+}
+
+/// Disk buffers live under `data_dir`, so they need one.
+fn check_disk_buffers(config: &Config, errors: &mut Vec<ConfigError>) {
+    if config.global.data_dir.is_some() {
+        return;
+    }
+    let consumers = config
+        .transforms
+        .iter()
+        .map(|(k, e)| (ComponentKind::Transform, k, &e.buffer, &e.file))
+        .chain(config.sinks.iter().map(|(k, e)| (ComponentKind::Sink, k, &e.buffer, &e.file)));
+    for (kind, key, buffer, file) in consumers {
+        if matches!(buffer, strata_core::BufferConfig::Disk { .. }) {
+            errors.push(
+                ConfigError::new("a disk buffer needs the top-level `data_dir` to be set")
+                    .in_file(file)
+                    .in_component(kind, key.id())
+                    .at_key("buffer.type"),
+            );
+        }
+    }
+}
+
+/// The summed `max_size` of every disk buffer, for a free-space check.
+pub fn disk_buffer_bytes(config: &Config) -> u64 {
+    let buffers =
+        config.transforms.values().map(|e| &e.buffer).chain(config.sinks.values().map(|e| &e.buffer));
+    buffers
+        .map(|buffer| match buffer {
+            strata_core::BufferConfig::Disk { max_size, .. } => *max_size,
+            strata_core::BufferConfig::Memory { .. } => 0,
+        })
+        .sum()
 }
 
 /// Transforms ordered so every transform comes after the transforms it reads from, or the cycle.

@@ -19,7 +19,7 @@ use strata_core::{
     SourceConfig, TransformConfig,
 };
 
-pub use graph::Graph;
+pub use graph::{Graph, disk_buffer_bytes};
 pub use interpolate::{Interpolated, interpolate};
 pub use load::{ConfigFile, Format, LoadOptions, load};
 
