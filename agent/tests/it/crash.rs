@@ -45,11 +45,11 @@ fn delivered(output: &str) -> (BTreeSet<u64>, usize) {
     let mut seen = BTreeSet::new();
     let mut total = 0;
     for line in output.lines() {
-        if let Some(number) = line.strip_prefix("line ").and_then(|rest| rest.strip_suffix(" end")) {
-            if let Ok(number) = number.parse() {
-                total += 1;
-                seen.insert(number);
-            }
+        if let Some(number) = line.strip_prefix("line ").and_then(|rest| rest.strip_suffix(" end"))
+            && let Ok(number) = number.parse()
+        {
+            total += 1;
+            seen.insert(number);
         }
     }
     (seen, total)
