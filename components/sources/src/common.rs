@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use strata_core::{ComponentMetrics, LogSchema, RateLimitedLog};
-use strata_event::{Event, KeyString, Value};
+use strata_event::{Event, EventMetadata, KeyString, LogEvent, ObjectMap, Value};
 
 /// This machine's host name, read once.
 pub fn hostname() -> Bytes {
@@ -33,6 +33,23 @@ impl StandardFields {
             source_type: Value::Bytes(Bytes::from_static(source_type.as_bytes())),
             host: (!host_key.is_empty()).then(|| (KeyString::from(host_key), Value::Bytes(hostname()))),
         }
+    }
+
+    /// A log of one raw line with the standard fields, built in one step: the map is bulk-built
+    /// from its entries instead of searched and shifted once per field, which is most of the cost
+    /// of a raw line.
+    pub fn raw_log(&self, message_key: &KeyString, message: Bytes, metadata: EventMetadata, now: DateTime<Utc>) -> Event {
+        let mut entries: Vec<(KeyString, Value)> = Vec::with_capacity(4);
+        entries.push((message_key.clone(), Value::Bytes(message)));
+        entries.push((self.timestamp_key.clone(), Value::Timestamp(now)));
+        entries.push((self.source_type_key.clone(), self.source_type.clone()));
+        if let Some((key, host)) = &self.host {
+            entries.push((key.clone(), host.clone()));
+        }
+        // Equal keys (a schema naming two fields alike) keep the first, as `apply` would.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|later, earlier| later.0 == earlier.0);
+        Event::Log(LogEvent::from_map(entries.into_iter().collect::<ObjectMap>(), metadata))
     }
 
     /// Adds `timestamp`, `source_type` and `host` to a log, keeping any the decoder already set.

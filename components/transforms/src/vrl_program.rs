@@ -175,6 +175,28 @@ impl ConditionConfig {
     }
 }
 
+/// Evaluates a condition where a failure must not stop the event: a runtime error counts as
+/// false, is counted in `component_errors_total` and logged at a bounded rate. `what` names the
+/// condition in the log, such as "filter condition".
+pub fn check_or_false(
+    runner: &mut Runner,
+    event: &mut Event,
+    metrics: &strata_core::ComponentMetrics,
+    limiter: &strata_core::RateLimitedLog,
+    what: &str,
+) -> bool {
+    match check(runner, event) {
+        Ok(matched) => matched,
+        Err(error) => {
+            metrics.error("condition_failed", "processing");
+            if let Some(suppressed) = limiter.check() {
+                tracing::warn!(suppressed, "{what} failed; taking it as false: {error}");
+            }
+            false
+        }
+    }
+}
+
 /// Evaluates a condition against the event itself, as Vector does: a condition that assigns
 /// changes the event. Non-boolean results count as false.
 pub fn check(runner: &mut Runner, event: &mut Event) -> Result<bool, Terminate> {

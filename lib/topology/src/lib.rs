@@ -9,6 +9,8 @@
 
 pub mod config;
 mod running;
+#[cfg(test)]
+mod tests;
 
 pub use config::{Config, ConfigError, ConfigFile, Format, Graph, LoadOptions, Registry, load};
 pub use running::{BuildErrors, ReloadSummary, TaskExit, TaskOutcome, Topology};

@@ -6,7 +6,7 @@ use strata_core::{ComponentMetrics, RateLimitedLog, SyncTransform, TransformCont
 use strata_event::{BatchStatus, Event};
 use vrl::compiler::{Program, TimeZone};
 
-use crate::vrl_program::{Runner, check};
+use crate::vrl_program::{Runner, check_or_false};
 
 pub(super) struct Filter {
     runner: Runner,
@@ -34,16 +34,7 @@ impl SyncTransform for Filter {
     }
 
     fn transform(&mut self, mut event: Event, out: &mut TransformOutputsBuf) {
-        let keep = match check(&mut self.runner, &mut event) {
-            Ok(keep) => keep,
-            Err(error) => {
-                self.metrics.error("condition_failed", "processing");
-                if let Some(suppressed) = self.limiter.check() {
-                    tracing::warn!(suppressed, "filter condition failed; dropping the event: {error}");
-                }
-                false
-            }
-        };
+        let keep = check_or_false(&mut self.runner, &mut event, &self.metrics, &self.limiter, "filter condition");
         if keep {
             out.push(event);
         } else {

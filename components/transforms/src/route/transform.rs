@@ -6,7 +6,7 @@ use strata_core::{ComponentMetrics, RateLimitedLog, SyncTransform, TransformCont
 use strata_event::{BatchStatus, Event};
 use vrl::compiler::{Program, TimeZone};
 
-use crate::vrl_program::{Runner, check};
+use crate::vrl_program::{Runner, check_or_false};
 
 pub(super) struct Route {
     /// One runner per route, in the order of the declared outputs.
@@ -45,15 +45,8 @@ impl SyncTransform for Route {
     fn transform(&mut self, mut event: Event, out: &mut TransformOutputsBuf) {
         let mut matched = Vec::with_capacity(self.routes.len());
         for (index, runner) in self.routes.iter_mut().enumerate() {
-            match check(runner, &mut event) {
-                Ok(true) => matched.push(index),
-                Ok(false) => {}
-                Err(error) => {
-                    self.metrics.error("condition_failed", "processing");
-                    if let Some(suppressed) = self.limiter.check() {
-                        tracing::warn!(suppressed, "route condition failed; treating it as false: {error}");
-                    }
-                }
+            if check_or_false(runner, &mut event, &self.metrics, &self.limiter, "route condition") {
+                matched.push(index);
             }
         }
         match matched.split_last() {

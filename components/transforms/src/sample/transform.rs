@@ -7,7 +7,7 @@ use strata_event::{BatchStatus, Event, Value};
 use vrl::compiler::{Program, TimeZone};
 use vrl::path::OwnedValuePath;
 
-use crate::vrl_program::{Runner, check};
+use crate::vrl_program::{Runner, check_or_false};
 
 pub(super) struct Sample {
     rate: u64,
@@ -47,19 +47,7 @@ impl Sample {
     /// then sampled like any other.
     fn excluded(&mut self, event: &mut Event) -> bool {
         let Some(runner) = self.exclude.as_mut() else { return false };
-        match check(runner, event) {
-            Ok(excluded) => excluded,
-            Err(error) => {
-                self.metrics.error("condition_failed", "processing");
-                if let Some(suppressed) = self.limiter.check() {
-                    tracing::warn!(
-                        suppressed,
-                        "sample exclude condition failed; sampling the event: {error}"
-                    );
-                }
-                false
-            }
-        }
+        check_or_false(runner, event, &self.metrics, &self.limiter, "sample exclude condition")
     }
 
     fn keep(&mut self, event: &Event) -> bool {

@@ -9,7 +9,7 @@ use strata_event::{BatchStatus, Event, Value};
 use vrl::compiler::{Program, TimeZone};
 use vrl::path::OwnedValuePath;
 
-use crate::vrl_program::{Runner, check};
+use crate::vrl_program::{Runner, check_or_false};
 
 /// Where the transform reads the time; tests use a clock they move by hand.
 pub(super) trait Clock: Send + 'static {
@@ -84,19 +84,7 @@ impl<C: Clock> Throttle<C> {
     /// then throttled like any other.
     fn excluded(&mut self, event: &mut Event) -> bool {
         let Some(runner) = self.exclude.as_mut() else { return false };
-        match check(runner, event) {
-            Ok(excluded) => excluded,
-            Err(error) => {
-                self.metrics.error("condition_failed", "processing");
-                if let Some(suppressed) = self.limiter.check() {
-                    tracing::warn!(
-                        suppressed,
-                        "throttle exclude condition failed; throttling the event: {error}"
-                    );
-                }
-                false
-            }
-        }
+        check_or_false(runner, event, &self.metrics, &self.limiter, "throttle exclude condition")
     }
 
     fn key(&self, event: &Event) -> Option<Value> {
