@@ -192,4 +192,13 @@ fn a_disk_buffer_takes_over_while_the_sink_is_stalled_and_survives_sigkill() {
     let _ = Command::new("kill").args(["-s", "TERM", &agent.id().to_string()]).status();
     assert!(agent.wait().unwrap().success());
     assert!(complete.is_some(), "every line came out of the disk buffer after the restart");
+    let text = std::fs::read_to_string(&output).unwrap();
+    let mut first_seen = Vec::new();
+    let mut seen = BTreeSet::new();
+    for number in text.lines().filter_map(|l| l.strip_prefix("line ")?.strip_suffix(" end")?.parse::<u64>().ok()) {
+        if seen.insert(number) {
+            first_seen.push(number);
+        }
+    }
+    assert!(first_seen.windows(2).all(|pair| pair[0] < pair[1]), "delivered in the order written");
 }

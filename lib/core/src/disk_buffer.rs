@@ -9,8 +9,11 @@
 //! (`"fsync"`), `Errored` when it was dropped (`when_full = "drop_newest"`) or the write failed.
 //! Events read back carry a new notifier per record; when the component has settled every event
 //! of a record, the reader pump acknowledges it, and in id order, so the buffer's read position
-//! only ever covers records that are done. A record that cannot be decoded is counted, reported,
-//! and skipped. What was not acknowledged when the agent stopped or crashed is read again on
+//! only ever covers records that are done. `Delivered` and `Rejected` (refused for good, never to
+//! be retried) advance the position; the first `Errored` record (a delivery that failed or was
+//! abandoned, as when a sink is aborted) holds it for the rest of the run, so that record and
+//! everything after it are read again on the next start. A record that cannot be decoded is
+//! counted, reported, and skipped. What was not acknowledged when the agent stopped or crashed is read again on
 //! the next start: at least once.
 
 use std::collections::VecDeque;
@@ -195,6 +198,8 @@ async fn read_pump(
     let limiter = RateLimitedLog::default();
     let mut pending = FuturesOrdered::new();
     let mut reading = true;
+    // Set by the first record that was not delivered: from then on the read position stays.
+    let mut held: Option<u64> = None;
     let failed = |error: DiskBufferError| ComponentError::new(format!("disk buffer read failed: {error}"));
     while reading || !pending.is_empty() {
         tokio::select! {
@@ -231,15 +236,136 @@ async fn read_pump(
                 }
             }
             Some((id, events, status)) = pending.next(), if !pending.is_empty() => {
-                if status != BatchStatus::Delivered {
-                    tracing::debug!(record = id, ?status, "a buffered record was not delivered");
-                }
                 let now = size.fetch_sub(events as i64, Ordering::Relaxed) - events as i64;
                 metrics.size_events.set(now.max(0) as f64);
-                reader.ack(id).await.map_err(failed)?;
-                metrics.size_bytes.set(reader.stats().buffered_bytes as f64);
+                if status == BatchStatus::Errored && held.is_none() {
+                    held = Some(id);
+                    tracing::warn!(record = id, "a buffered record was not delivered; it and what follows stay in the disk buffer until the next start");
+                }
+                if held.is_none() {
+                    reader.ack(id).await.map_err(failed)?;
+                    metrics.size_bytes.set(reader.stats().buffered_bytes as f64);
+                }
             }
         }
     }
     reader.close().await.map_err(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use strata_event::{BatchNotifier, BatchStatus, Event, EventBatch, EventFinalizers, EventMetadata, LogEvent};
+
+    use super::*;
+    use crate::{ComponentKey, ComponentKind, ComponentMeta};
+
+    fn metrics() -> ComponentMetrics {
+        ComponentMetrics::new(&ComponentMeta::new(ComponentKey::new("sink"), ComponentKind::Sink, "test"))
+    }
+
+    fn config(ack_after: AckAfter, fsync: FsyncMode, interval_ms: u64) -> BufferConfig {
+        BufferConfig::Disk {
+            max_size: 8 * 1024 * 1024,
+            when_full: Default::default(),
+            ack_after,
+            fsync,
+            fsync_interval_ms: interval_ms,
+        }
+    }
+
+    fn batch(range: std::ops::Range<u32>, finalizers: Option<EventFinalizers>) -> EventBatch {
+        EventBatch::new(
+            range
+                .map(|n| {
+                    let mut metadata = EventMetadata::default();
+                    if let Some(finalizers) = &finalizers {
+                        metadata.add_finalizers(finalizers.clone());
+                    }
+                    Event::Log(LogEvent::from_message(format!("event {n}"), metadata))
+                })
+                .collect(),
+        )
+    }
+
+    fn messages(batch: &EventBatch) -> Vec<String> {
+        batch.iter().map(|e| e.as_log().unwrap().message().unwrap().to_string_lossy().into_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn events_come_out_in_order_and_acks_free_the_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, mut rx, pumps) =
+            disk_buffer(dir.path().join("b"), &config(AckAfter::Write, FsyncMode::Never, 0), &metrics(), None).unwrap();
+        let (notifier, receipt) = BatchNotifier::new();
+        tx.send(batch(0..3, Some(EventFinalizers::new(notifier)))).await.unwrap();
+        tx.send(batch(3..5, None)).await.unwrap();
+        assert_eq!(receipt.await, BatchStatus::Delivered, "upstream is settled once the record is written");
+        let first = rx.recv().await.unwrap();
+        let second = rx.recv().await.unwrap();
+        assert_eq!(messages(&first), vec!["event 0", "event 1", "event 2"]);
+        assert_eq!(messages(&second), vec!["event 3", "event 4"]);
+        first.finalize(BatchStatus::Delivered);
+        second.finalize(BatchStatus::Delivered);
+        drop(tx);
+        assert!(rx.recv().await.is_none(), "the input closes once upstream is gone and all is read");
+        pumps.join().await.unwrap();
+        let report = strata_buffers::disk::inspect(&dir.path().join("b")).unwrap();
+        assert_eq!((report.acked_end, report.unacked_records), (Some(2), 0), "both records acknowledged: {report:?}");
+    }
+
+    #[tokio::test]
+    async fn ack_after_fsync_waits_for_the_fsync() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, mut rx, pumps) =
+            disk_buffer(dir.path().join("b"), &config(AckAfter::Fsync, FsyncMode::Interval, 700), &metrics(), None)
+                .unwrap();
+        let (notifier, receipt) = BatchNotifier::new();
+        tx.send(batch(0..1, Some(EventFinalizers::new(notifier)))).await.unwrap();
+        let mut receipt = Box::pin(receipt);
+        let early = tokio::time::timeout(Duration::from_millis(150), &mut receipt).await;
+        assert!(early.is_err(), "not acknowledged before the interval's fsync");
+        let status = tokio::time::timeout(Duration::from_secs(5), receipt).await.expect("acknowledged after the fsync");
+        assert_eq!(status, BatchStatus::Delivered);
+        rx.recv().await.unwrap().finalize(BatchStatus::Delivered);
+        drop(tx);
+        assert!(rx.recv().await.is_none());
+        pumps.join().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn what_was_not_acknowledged_is_read_again_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b");
+        let (tx, mut rx, pumps) =
+            disk_buffer(path.clone(), &config(AckAfter::Write, FsyncMode::Never, 0), &metrics(), None).unwrap();
+        tx.send(batch(0..2, None)).await.unwrap();
+        tx.send(batch(2..4, None)).await.unwrap();
+        rx.recv().await.unwrap().finalize(BatchStatus::Delivered);
+        let unfinished = rx.recv().await.unwrap();
+        // Stop without settling the second batch: as if the sink were still working on it.
+        drop(tx);
+        drop(rx);
+        drop(unfinished);
+        let _ = pumps.join().await;
+        let (_tx, mut rx, _pumps) =
+            disk_buffer(path, &config(AckAfter::Write, FsyncMode::Never, 0), &metrics(), Some(Duration::from_secs(5)))
+                .unwrap();
+        let again = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap().unwrap();
+        assert_eq!(messages(&again), vec!["event 2", "event 3"]);
+    }
+
+    #[test]
+    fn a_small_max_size_is_refused() {
+        let small = BufferConfig::Disk {
+            max_size: 1024,
+            when_full: Default::default(),
+            ack_after: AckAfter::Write,
+            fsync: FsyncMode::Never,
+            fsync_interval_ms: 0,
+        };
+        let error = disk_buffer("/tmp/unused".into(), &small, &metrics(), None).map(|_| ()).unwrap_err();
+        assert!(error.contains("at least 2 MiB"), "{error}");
+    }
 }
