@@ -227,3 +227,34 @@ encoding.codec = "text"
     assert!(agent.stderr_text().contains("oversized"), "the discard is logged:\n{}", agent.stderr_text());
     assert!(rss < 200 * 1024, "memory stays bounded while a 100 MB line streams through: {rss} KiB");
 }
+
+#[test]
+fn file_sink_splits_by_template_and_refuses_paths_that_escape() {
+    let out = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+[sources.in]
+type = "stdin"
+decoding.codec = "json"
+
+[sinks.files]
+type = "file"
+inputs = ["in"]
+path = "{dir}/logs/{{{{ app }}}}.log"
+encoding.codec = "text"
+"#,
+        dir = out.path().display()
+    );
+    let mut agent = Agent::start(&config);
+    for (app, message) in [("api", "one"), ("web", "two"), ("api", "three"), ("../escape", "evil")] {
+        writeln!(agent.stdin(), r#"{{"app":"{app}","message":"{message}"}}"#).unwrap();
+    }
+    agent.close_stdin();
+    assert!(agent.wait_exit(TIMEOUT).success(), "stderr:\n{}", agent.stderr_text());
+    let read = |name: &str| std::fs::read_to_string(out.path().join("logs").join(name)).unwrap_or_default();
+    assert_eq!(read("api.log"), "one\nthree\n");
+    assert_eq!(read("web.log"), "two\n");
+    assert!(!out.path().join("escape.log").exists(), "nothing is written outside the directory");
+    let entries: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(entries, vec![std::ffi::OsString::from("logs")]);
+}

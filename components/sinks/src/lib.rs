@@ -5,8 +5,9 @@
 
 pub mod blackhole;
 pub mod console;
+pub mod file;
 
 use strata_core::SinkRegistration;
 
 /// Every sink type, one line each.
-pub static SINKS: &[SinkRegistration] = &[blackhole::REGISTRATION, console::REGISTRATION];
+pub static SINKS: &[SinkRegistration] = &[blackhole::REGISTRATION, console::REGISTRATION, file::REGISTRATION];
