@@ -195,7 +195,9 @@ fn a_disk_buffer_takes_over_while_the_sink_is_stalled_and_survives_sigkill() {
     let text = std::fs::read_to_string(&output).unwrap();
     let mut first_seen = Vec::new();
     let mut seen = BTreeSet::new();
-    for number in text.lines().filter_map(|l| l.strip_prefix("line ")?.strip_suffix(" end")?.parse::<u64>().ok()) {
+    for number in
+        text.lines().filter_map(|l| l.strip_prefix("line ")?.strip_suffix(" end")?.parse::<u64>().ok())
+    {
         if seen.insert(number) {
             first_seen.push(number);
         }

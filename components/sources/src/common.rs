@@ -38,7 +38,13 @@ impl StandardFields {
     /// A log of one raw line with the standard fields, built in one step: the map is bulk-built
     /// from its entries instead of searched and shifted once per field, which is most of the cost
     /// of a raw line.
-    pub fn raw_log(&self, message_key: &KeyString, message: Bytes, metadata: EventMetadata, now: DateTime<Utc>) -> Event {
+    pub fn raw_log(
+        &self,
+        message_key: &KeyString,
+        message: Bytes,
+        metadata: EventMetadata,
+        now: DateTime<Utc>,
+    ) -> Event {
         let mut entries: Vec<(KeyString, Value)> = Vec::with_capacity(4);
         entries.push((message_key.clone(), Value::Bytes(message)));
         entries.push((self.timestamp_key.clone(), Value::Timestamp(now)));

@@ -8,10 +8,18 @@ mod common;
 pub mod demo_logs;
 pub mod file;
 pub mod internal_metrics;
+pub mod socket;
 pub mod stdin;
+pub mod syslog;
 
 use strata_core::SourceRegistration;
 
 /// Every source type, one line each.
-pub static SOURCES: &[SourceRegistration] =
-    &[demo_logs::REGISTRATION, file::REGISTRATION, internal_metrics::REGISTRATION, stdin::REGISTRATION];
+pub static SOURCES: &[SourceRegistration] = &[
+    demo_logs::REGISTRATION,
+    file::REGISTRATION,
+    internal_metrics::REGISTRATION,
+    socket::REGISTRATION,
+    stdin::REGISTRATION,
+    syslog::REGISTRATION,
+];

@@ -256,7 +256,9 @@ async fn read_pump(
 mod tests {
     use std::time::Duration;
 
-    use strata_event::{BatchNotifier, BatchStatus, Event, EventBatch, EventFinalizers, EventMetadata, LogEvent};
+    use strata_event::{
+        BatchNotifier, BatchStatus, Event, EventBatch, EventFinalizers, EventMetadata, LogEvent,
+    };
 
     use super::*;
     use crate::{ComponentKey, ComponentKind, ComponentMeta};
@@ -296,8 +298,13 @@ mod tests {
     #[tokio::test]
     async fn events_come_out_in_order_and_acks_free_the_buffer() {
         let dir = tempfile::tempdir().unwrap();
-        let (tx, mut rx, pumps) =
-            disk_buffer(dir.path().join("b"), &config(AckAfter::Write, FsyncMode::Never, 0), &metrics(), None).unwrap();
+        let (tx, mut rx, pumps) = disk_buffer(
+            dir.path().join("b"),
+            &config(AckAfter::Write, FsyncMode::Never, 0),
+            &metrics(),
+            None,
+        )
+        .unwrap();
         let (notifier, receipt) = BatchNotifier::new();
         tx.send(batch(0..3, Some(EventFinalizers::new(notifier)))).await.unwrap();
         tx.send(batch(3..5, None)).await.unwrap();
@@ -312,21 +319,31 @@ mod tests {
         assert!(rx.recv().await.is_none(), "the input closes once upstream is gone and all is read");
         pumps.join().await.unwrap();
         let report = strata_buffers::disk::inspect(&dir.path().join("b")).unwrap();
-        assert_eq!((report.acked_end, report.unacked_records), (Some(2), 0), "both records acknowledged: {report:?}");
+        assert_eq!(
+            (report.acked_end, report.unacked_records),
+            (Some(2), 0),
+            "both records acknowledged: {report:?}"
+        );
     }
 
     #[tokio::test]
     async fn ack_after_fsync_waits_for_the_fsync() {
         let dir = tempfile::tempdir().unwrap();
-        let (tx, mut rx, pumps) =
-            disk_buffer(dir.path().join("b"), &config(AckAfter::Fsync, FsyncMode::Interval, 700), &metrics(), None)
-                .unwrap();
+        let (tx, mut rx, pumps) = disk_buffer(
+            dir.path().join("b"),
+            &config(AckAfter::Fsync, FsyncMode::Interval, 700),
+            &metrics(),
+            None,
+        )
+        .unwrap();
         let (notifier, receipt) = BatchNotifier::new();
         tx.send(batch(0..1, Some(EventFinalizers::new(notifier)))).await.unwrap();
         let mut receipt = Box::pin(receipt);
         let early = tokio::time::timeout(Duration::from_millis(150), &mut receipt).await;
         assert!(early.is_err(), "not acknowledged before the interval's fsync");
-        let status = tokio::time::timeout(Duration::from_secs(5), receipt).await.expect("acknowledged after the fsync");
+        let status = tokio::time::timeout(Duration::from_secs(5), receipt)
+            .await
+            .expect("acknowledged after the fsync");
         assert_eq!(status, BatchStatus::Delivered);
         rx.recv().await.unwrap().finalize(BatchStatus::Delivered);
         drop(tx);
@@ -339,7 +356,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b");
         let (tx, mut rx, pumps) =
-            disk_buffer(path.clone(), &config(AckAfter::Write, FsyncMode::Never, 0), &metrics(), None).unwrap();
+            disk_buffer(path.clone(), &config(AckAfter::Write, FsyncMode::Never, 0), &metrics(), None)
+                .unwrap();
         tx.send(batch(0..2, None)).await.unwrap();
         tx.send(batch(2..4, None)).await.unwrap();
         rx.recv().await.unwrap().finalize(BatchStatus::Delivered);
@@ -349,9 +367,13 @@ mod tests {
         drop(rx);
         drop(unfinished);
         let _ = pumps.join().await;
-        let (_tx, mut rx, _pumps) =
-            disk_buffer(path, &config(AckAfter::Write, FsyncMode::Never, 0), &metrics(), Some(Duration::from_secs(5)))
-                .unwrap();
+        let (_tx, mut rx, _pumps) = disk_buffer(
+            path,
+            &config(AckAfter::Write, FsyncMode::Never, 0),
+            &metrics(),
+            Some(Duration::from_secs(5)),
+        )
+        .unwrap();
         let again = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap().unwrap();
         assert_eq!(messages(&again), vec!["event 2", "event 3"]);
     }

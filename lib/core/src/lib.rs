@@ -12,6 +12,7 @@
 //! agent's own telemetry ([`telemetry`]).
 
 pub mod buffer;
+pub mod compliance;
 pub mod component;
 pub mod config;
 pub mod disk_buffer;

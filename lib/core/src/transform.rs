@@ -86,6 +86,22 @@ impl TransformOutputsBuf {
     }
 }
 
+/// Runs a [`SyncTransform`] over its input on one task until the input ends.
+pub async fn run_sync(
+    mut transform: Box<dyn SyncTransform>,
+    mut input: TransformInput,
+    mut outputs: TransformOutputs,
+    ports: &[String],
+) {
+    let mut buf = TransformOutputsBuf::new(ports);
+    while let Some(batch) = input.recv().await {
+        for event in batch {
+            transform.transform(event, &mut buf);
+        }
+        outputs.send_buf(&mut buf).await;
+    }
+}
+
 /// A transform's input stream, counted as received.
 pub struct TransformInput {
     rx: BufferReceiver,

@@ -283,8 +283,8 @@ async fn with_pumps(
 
 async fn run_sync_transform(
     transform: Box<dyn strata_core::SyncTransform>,
-    mut input: TransformInput,
-    mut outputs: TransformOutputs,
+    input: TransformInput,
+    outputs: TransformOutputs,
     ports: Vec<String>,
 ) -> Result<(), ComponentError> {
     let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -293,14 +293,7 @@ async fn run_sync_transform(
     {
         return run_concurrent(transform, first, parallelism, input, outputs, ports).await;
     }
-    let mut transform = transform;
-    let mut buf = TransformOutputsBuf::new(&ports);
-    while let Some(batch) = input.recv().await {
-        for event in batch {
-            transform.transform(event, &mut buf);
-        }
-        outputs.send_buf(&mut buf).await;
-    }
+    strata_core::transform::run_sync(transform, input, outputs, &ports).await;
     Ok(())
 }
 

@@ -69,15 +69,27 @@ impl SinkConfig for PanickyLogs {
     }
 }
 
-static SOURCES: &[SourceRegistration] =
-    &[SourceRegistration { type_name: "one_event", description: "", example: "", parse: boxed_source::<OneEvent> }];
-static SINKS: &[SinkRegistration] =
-    &[SinkRegistration { type_name: "panicky_logs", description: "", example: "", parse: boxed_sink::<PanickyLogs> }];
+static SOURCES: &[SourceRegistration] = &[SourceRegistration {
+    type_name: "one_event",
+    description: "",
+    example: "",
+    parse: boxed_source::<OneEvent>,
+}];
+static SINKS: &[SinkRegistration] = &[SinkRegistration {
+    type_name: "panicky_logs",
+    description: "",
+    example: "",
+    parse: boxed_sink::<PanickyLogs>,
+}];
 
 fn load(text: &str) -> Result<crate::Config, Vec<crate::ConfigError>> {
     let registry = Registry { sources: SOURCES, transforms: &[], sinks: SINKS };
     let env = |_: &str| None;
-    crate::load(&[ConfigFile::new("test.toml", text)], &registry, &LoadOptions { interpolate: false, env: &env })
+    crate::load(
+        &[ConfigFile::new("test.toml", text)],
+        &registry,
+        &LoadOptions { interpolate: false, env: &env },
+    )
 }
 
 #[test]
@@ -89,7 +101,9 @@ fn a_metrics_output_into_a_logs_only_input_is_refused() {
     let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(
         messages,
-        vec!["test.toml: sinks.s: option `inputs`: input `m` carries metrics, but `panicky_logs` accepts only logs"]
+        vec![
+            "test.toml: sinks.s: option `inputs`: input `m` carries metrics, but `panicky_logs` accepts only logs"
+        ]
     );
 }
 

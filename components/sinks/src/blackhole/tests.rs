@@ -42,3 +42,19 @@ async fn rate_limits_intake() {
     assert_eq!(events, 30);
     assert!(started.elapsed() >= Duration::from_millis(250), "30 events at 100/s take about 0.3 s");
 }
+
+/// The standard metrics and labels, through the compliance helper.
+#[test]
+fn blackhole_passes_the_compliance_helper() {
+    let config: BlackholeConfig =
+        strata_core::parse_options(serde_json::json!({"print_interval_secs": 0})).unwrap();
+    let events: Vec<strata_event::Event> = (0..4)
+        .map(|n| {
+            strata_event::Event::Log(strata_event::LogEvent::from_message(
+                format!("event {n}"),
+                Default::default(),
+            ))
+        })
+        .collect();
+    strata_core::compliance::assert_sink_compliance("blackhole", &config, events);
+}

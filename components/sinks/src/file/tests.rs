@@ -370,3 +370,24 @@ async fn metrics_render_their_name_and_timestamp() {
     assert_eq!(stats.written, 1);
     assert_eq!(names(dir.path()), ["requests-2020.json"]);
 }
+
+/// The standard metrics and labels, through the compliance helper.
+#[test]
+fn file_passes_the_compliance_helper() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.log");
+    let config: super::FileConfig = strata_core::parse_options(
+        serde_json::json!({"path": path.to_str().unwrap(), "encoding": {"codec": "text"}}),
+    )
+    .unwrap();
+    let events: Vec<strata_event::Event> = (0..4)
+        .map(|n| {
+            strata_event::Event::Log(strata_event::LogEvent::from_message(
+                format!("event {n}"),
+                Default::default(),
+            ))
+        })
+        .collect();
+    strata_core::compliance::assert_sink_compliance("file", &config, events);
+    assert_eq!(std::fs::read_to_string(path).unwrap(), "event 0\nevent 1\nevent 2\nevent 3\n");
+}

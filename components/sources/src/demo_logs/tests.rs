@@ -62,3 +62,11 @@ fn shuffle_without_lines_is_invalid() {
         strata_core::parse_options(serde_json::json!({"format": "shuffle"})).unwrap();
     assert_eq!(config.validate().len(), 1);
 }
+
+/// The standard metrics and labels, through the compliance helper.
+#[test]
+fn demo_logs_passes_the_compliance_helper() {
+    let config = config(DemoFormat::Syslog, 50);
+    let events = strata_core::compliance::assert_source_compliance("demo_logs", &config, 50);
+    assert_eq!(events.len(), 50);
+}

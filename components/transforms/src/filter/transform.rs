@@ -34,7 +34,8 @@ impl SyncTransform for Filter {
     }
 
     fn transform(&mut self, mut event: Event, out: &mut TransformOutputsBuf) {
-        let keep = check_or_false(&mut self.runner, &mut event, &self.metrics, &self.limiter, "filter condition");
+        let keep =
+            check_or_false(&mut self.runner, &mut event, &self.metrics, &self.limiter, "filter condition");
         if keep {
             out.push(event);
         } else {

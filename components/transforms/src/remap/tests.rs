@@ -99,3 +99,23 @@ fn unhandled_fallible_call_is_a_compile_error() {
         strata_core::parse_options(serde_json::json!({"source": ". = parse_json(.message)"})).unwrap();
     assert!(config.validate()[0].contains("unhandled"), "{:?}", config.validate());
 }
+
+/// The standard metrics and labels, through the compliance helper.
+#[test]
+fn remap_passes_the_compliance_helper() {
+    let config: RemapConfig =
+        strata_core::parse_options(serde_json::json!({"source": ".seen = true"})).unwrap();
+    let log_events = |count: i64| -> Vec<strata_event::Event> {
+        (0..count)
+            .map(|n| {
+                let mut log = strata_event::LogEvent::default();
+                log.insert("n", n);
+                log.insert("k", "same");
+                log.insert("message", format!("event {n}"));
+                strata_event::Event::Log(log)
+            })
+            .collect()
+    };
+    let output = strata_core::compliance::assert_transform_compliance("remap", &config, log_events(5));
+    assert_eq!(output.len(), 5);
+}

@@ -1,0 +1,16 @@
+//! The running `socket` source: its options become a bound socket and settings for the shared
+//! machinery in `listener`.
+
+use strata_core::{BuildError, ComponentError, SourceContext};
+
+use super::SocketConfig;
+use super::listener::{Bound, Settings};
+
+/// Binds the configured socket; a taken address fails here, at build time.
+pub(super) async fn bind(config: &SocketConfig) -> Result<Bound, BuildError> {
+    Bound::bind(&config.address()).await
+}
+
+pub(super) async fn run(settings: Settings, bound: Bound, cx: SourceContext) -> Result<(), ComponentError> {
+    bound.serve(settings, cx).await
+}
