@@ -14,9 +14,12 @@ use crate::{
     TransformConfig, TransformInput, TransformOutputs,
 };
 
-/// Counter values recorded while a component ran: (name, labels, value).
+/// One counter as recorded: its name, its labels and its value.
+type RecordedCounter = (String, Vec<(String, String)>, u64);
+
+/// Counter values recorded while a component ran.
 #[derive(Debug, Default)]
-pub struct Recorded(Vec<(String, Vec<(String, String)>, u64)>);
+pub struct Recorded(Vec<RecordedCounter>);
 
 impl Recorded {
     /// The sum of a counter over every label set that contains all of `labels`.
