@@ -5,9 +5,12 @@
 
 pub mod blackhole;
 pub mod console;
+pub mod driver;
 pub mod file;
+pub mod http;
 
 use strata_core::SinkRegistration;
 
 /// Every sink type, one line each.
-pub static SINKS: &[SinkRegistration] = &[blackhole::REGISTRATION, console::REGISTRATION, file::REGISTRATION];
+pub static SINKS: &[SinkRegistration] =
+    &[blackhole::REGISTRATION, console::REGISTRATION, file::REGISTRATION, http::REGISTRATION];

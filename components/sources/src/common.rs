@@ -45,17 +45,18 @@ impl StandardFields {
         metadata: EventMetadata,
         now: DateTime<Utc>,
     ) -> Event {
-        let mut entries: Vec<(KeyString, Value)> = Vec::with_capacity(4);
-        entries.push((message_key.clone(), Value::Bytes(message)));
-        entries.push((self.timestamp_key.clone(), Value::Timestamp(now)));
-        entries.push((self.source_type_key.clone(), self.source_type.clone()));
-        if let Some((key, host)) = &self.host {
-            entries.push((key.clone(), host.clone()));
-        }
-        // Equal keys (a schema naming two fields alike) keep the first, as `apply` would.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        entries.dedup_by(|later, earlier| later.0 == earlier.0);
-        Event::Log(LogEvent::from_map(entries.into_iter().collect::<ObjectMap>(), metadata))
+        let message = (message_key.clone(), Value::Bytes(message));
+        let timestamp = (self.timestamp_key.clone(), Value::Timestamp(now));
+        let source_type = (self.source_type_key.clone(), self.source_type.clone());
+        // `From<[_; N]>` sorts in place and bulk-builds: no temporary vector per event. A schema
+        // naming two fields alike keeps one of them, as `apply` would.
+        let map = match &self.host {
+            Some((key, host)) => {
+                ObjectMap::from([message, timestamp, source_type, (key.clone(), host.clone())])
+            }
+            None => ObjectMap::from([message, timestamp, source_type]),
+        };
+        Event::Log(LogEvent::from_map(map, metadata))
     }
 
     /// Adds `timestamp`, `source_type` and `host` to a log, keeping any the decoder already set.

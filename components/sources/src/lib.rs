@@ -7,6 +7,7 @@
 mod common;
 pub mod demo_logs;
 pub mod file;
+pub mod http_server;
 pub mod internal_metrics;
 pub mod socket;
 pub mod stdin;
@@ -18,6 +19,7 @@ use strata_core::SourceRegistration;
 pub static SOURCES: &[SourceRegistration] = &[
     demo_logs::REGISTRATION,
     file::REGISTRATION,
+    http_server::REGISTRATION,
     internal_metrics::REGISTRATION,
     socket::REGISTRATION,
     stdin::REGISTRATION,

@@ -1,0 +1,54 @@
+//! Cutting the input into request batches by event count and size.
+
+use strata_event::{Event, EventFinalizers};
+
+/// One request's worth of events, with their finalizers taken off and merged.
+#[derive(Debug, Default)]
+pub(crate) struct RequestBatch {
+    pub(crate) events: Vec<Event>,
+    pub(crate) finalizers: EventFinalizers,
+    /// The summed estimated size of `events`.
+    pub(crate) bytes: usize,
+}
+
+/// Accumulates events into one open batch and hands out full batches.
+#[derive(Debug)]
+pub(crate) struct Batcher {
+    max_events: usize,
+    max_bytes: usize,
+    open: RequestBatch,
+}
+
+impl Batcher {
+    pub(crate) fn new(max_events: usize, max_bytes: usize) -> Self {
+        Self { max_events, max_bytes, open: RequestBatch::default() }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.open.events.is_empty()
+    }
+
+    /// Adds `event`; pushes every batch that became full onto `ready`. An event that would take
+    /// the open batch past `max_bytes` closes it first, and one larger than `max_bytes` goes
+    /// alone.
+    pub(crate) fn push(&mut self, mut event: Event, ready: &mut Vec<RequestBatch>) {
+        let size = event.estimated_size();
+        if !self.is_empty() && self.open.bytes + size > self.max_bytes {
+            ready.push(self.take());
+        }
+        let finalizers = event.take_finalizers();
+        if !finalizers.is_empty() {
+            self.open.finalizers.merge(finalizers);
+        }
+        self.open.events.push(event);
+        self.open.bytes += size;
+        if self.open.events.len() >= self.max_events || self.open.bytes >= self.max_bytes {
+            ready.push(self.take());
+        }
+    }
+
+    /// The open batch, leaving an empty one.
+    pub(crate) fn take(&mut self) -> RequestBatch {
+        std::mem::take(&mut self.open)
+    }
+}
