@@ -6,6 +6,7 @@ mod backpressure;
 mod cli;
 mod config_errors;
 mod crash;
+mod http;
 mod pipelines;
 mod reload;
 mod shutdown;
