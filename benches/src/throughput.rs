@@ -4,7 +4,11 @@
 //!
 //! `cargo build --release -p agent && cargo run --release -p strata-benches --bin throughput`
 //! Options: `--agent PATH`, `--mib N` (input size, default 256), `--runs N` (default 3),
-//! `--workloads w1,w2,w2-blackhole,w3`.
+//! `--workloads w1,w2,w2-blackhole,w3,w4,w5`.
+//!
+//! W4 (file -> file, checkpoints on) and W5 (TCP socket -> blackhole) have no end of input: the
+//! harness times them until the output holds every line (W4) or the sink has counted every event
+//! on `/metrics` (W5), then stops the agent.
 
 use std::fs::File;
 use std::io::Write;
@@ -25,6 +29,20 @@ struct Workload {
 }
 
 const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "w4",
+        description: "file -> file json, checkpoints on",
+        config: "",
+        line: apache_line,
+        writes_output: false,
+    },
+    Workload {
+        name: "w5",
+        description: "socket tcp -> blackhole",
+        config: "",
+        line: apache_line,
+        writes_output: false,
+    },
     Workload {
         name: "w1",
         description: "stdin -> blackhole, raw lines",
@@ -102,6 +120,138 @@ fn measure(command: &mut Command, input: &Path, output: &Path) -> anyhow::Result
     Ok(Run { wall, peak_rss_kib })
 }
 
+/// Peak RSS of a running process so far, in KiB.
+fn hwm(pid: u32) -> i64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn metric(port: u16, name: &str, label: &str) -> Option<f64> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").ok()?;
+    let mut body = String::new();
+    stream.read_to_string(&mut body).ok()?;
+    body.lines()
+        .find(|l| l.starts_with(name) && l.contains(label))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// Runs the agent on `config` until `done` says so; returns wall time and peak RSS.
+fn measure_until(
+    agent: &Path,
+    config: &str,
+    work: &Path,
+    start: impl FnOnce() -> anyhow::Result<()>,
+    mut done: impl FnMut() -> bool,
+) -> anyhow::Result<Run> {
+    let config_path = work.join("live.toml");
+    std::fs::write(&config_path, config)?;
+    let started = Instant::now();
+    let mut child = Command::new(agent)
+        .arg("--config")
+        .arg(&config_path)
+        .env("AGENT_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()?;
+    start()?;
+    let mut peak = 0;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !done() {
+        peak = peak.max(hwm(child.id()));
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            bail!("the workload did not finish within 300 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let wall = started.elapsed();
+    peak = peak.max(hwm(child.id()));
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(Run { wall, peak_rss_kib: peak })
+}
+
+/// W4: a file tailed from the beginning into a file sink as JSON, with checkpoints.
+fn w4(agent: &Path, input: &Path, count: usize, work: &Path) -> anyhow::Result<Run> {
+    let data = work.join("w4-data");
+    let output = work.join("w4.out");
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_file(&output);
+    std::fs::create_dir_all(&data)?;
+    let config = format!(
+        "data_dir = {data:?}\n[sources.in]\ntype = \"file\"\ninclude = [{input:?}]\nread_from = \"beginning\"\nmax_read_bytes = 1048576\n\
+         [sinks.out]\ntype = \"file\"\ninputs = [\"in\"]\npath = {output:?}\nencoding.codec = \"json\"\n",
+        data = data.display().to_string(),
+        input = input.display().to_string(),
+        output = output.display().to_string(),
+    );
+    let mut seen = 0usize;
+    let mut offset = 0u64;
+    measure_until(
+        agent,
+        &config,
+        work,
+        || Ok(()),
+        || {
+            // Count new lines incrementally: rereading the whole output would dominate the run.
+            if let Ok(mut file) = File::open(&output) {
+                use std::io::{Read, Seek, SeekFrom};
+                if file.seek(SeekFrom::Start(offset)).is_ok() {
+                    let mut chunk = Vec::new();
+                    if file.read_to_end(&mut chunk).is_ok() {
+                        offset += chunk.len() as u64;
+                        seen += chunk.iter().filter(|b| **b == b'\n').count();
+                    }
+                }
+            }
+            seen >= count
+        },
+    )
+}
+
+/// W5: lines over one TCP connection into a socket source, counted by a blackhole.
+fn w5(agent: &Path, input: &Path, count: usize, work: &Path) -> anyhow::Result<Run> {
+    let (port, api) = (free_port()?, free_port()?);
+    let config = format!(
+        "[api]\nenabled = true\naddress = \"127.0.0.1:{api}\"\n[sources.in]\ntype = \"socket\"\nmode = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\
+         [sinks.out]\ntype = \"blackhole\"\ninputs = [\"in\"]\nprint_interval_secs = 0\n"
+    );
+    let input = input.to_path_buf();
+    measure_until(
+        agent,
+        &config,
+        work,
+        move || {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut stream = loop {
+                match std::net::TcpStream::connect(("127.0.0.1", port)) {
+                    Ok(stream) => break stream,
+                    Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                    Err(error) => bail!("cannot connect to the socket source: {error}"),
+                }
+            };
+            std::thread::spawn(move || {
+                if let Ok(mut file) = File::open(&input) {
+                    let _ = std::io::copy(&mut file, &mut stream);
+                }
+            });
+            Ok(())
+        },
+        || {
+            metric(api, "component_received_events_total", "component_id=\"out\"")
+                .is_some_and(|v| v as usize >= count)
+        },
+    )
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -141,7 +291,7 @@ fn main() -> anyhow::Result<()> {
     let agent = option("--agent").map(PathBuf::from).unwrap_or_else(|| target.join("release/agent"));
     let mib: usize = option("--mib").map(|v| v.parse()).transpose()?.unwrap_or(256);
     let runs: usize = option("--runs").map(|v| v.parse()).transpose()?.unwrap_or(3);
-    let selected = option("--workloads").unwrap_or_else(|| "w1,w2,w2-blackhole,w3".into());
+    let selected = option("--workloads").unwrap_or_else(|| "w1,w2,w2-blackhole,w3,w4,w5".into());
     if !agent.is_file() {
         bail!("no agent binary at {} (build it with `cargo build --release -p agent`)", agent.display());
     }
@@ -173,6 +323,16 @@ fn main() -> anyhow::Result<()> {
         for _ in 0..runs {
             let floor = measure(Command::new("wc").arg("-l"), &input, &output)?;
             floor_secs.push(floor.wall.as_secs_f64());
+            if workload.name == "w4" || workload.name == "w5" {
+                let run = if workload.name == "w4" {
+                    w4(&agent, &input, count, work.path())?
+                } else {
+                    w5(&agent, &input, count, work.path())?
+                };
+                agent_secs.push(run.wall.as_secs_f64());
+                peak = peak.max(run.peak_rss_kib);
+                continue;
+            }
             let mut command = Command::new(&agent);
             command.arg("--config").arg(&config).env("AGENT_LOG", "warn");
             let run = measure(&mut command, &input, &output)?;

@@ -8,9 +8,15 @@ pub mod console;
 pub mod driver;
 pub mod file;
 pub mod http;
+pub mod socket;
 
 use strata_core::SinkRegistration;
 
 /// Every sink type, one line each.
-pub static SINKS: &[SinkRegistration] =
-    &[blackhole::REGISTRATION, console::REGISTRATION, file::REGISTRATION, http::REGISTRATION];
+pub static SINKS: &[SinkRegistration] = &[
+    blackhole::REGISTRATION,
+    console::REGISTRATION,
+    file::REGISTRATION,
+    http::REGISTRATION,
+    socket::REGISTRATION,
+];

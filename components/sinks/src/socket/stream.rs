@@ -1,0 +1,227 @@
+//! The running stream modes (`tcp`, `unix` stream): one connection, opened lazily, written in
+//! coalesced chunks, and reopened with backoff after a failure.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rand::Rng;
+use socket2::{SockRef, TcpKeepalive};
+use strata_codecs::Encoder;
+use strata_core::{ComponentError, ComponentMetrics, Healthcheck, RateLimitedLog, Sink, SinkInput};
+use strata_event::{BatchStatus, EventBatch};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpStream, UnixStream};
+
+/// Write at most about this much at once; batches that are ready are joined up to it.
+const WRITE_SIZE: usize = 1 << 20;
+
+/// The first reconnect backoff; it doubles with every failure up to [`MAX_BACKOFF`].
+const INITIAL_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The backoff before retry `retry` (from 0): `min(MAX_BACKOFF, INITIAL_BACKOFF * 2^retry)`, of
+/// which a random half is taken off so that many sinks do not reconnect in step.
+///
+/// The shared driver has the same policy (`driver::retry::RetryPolicy`), but it is private to the
+/// driver module and built from `request.*` options this sink does not have.
+pub(super) fn backoff(retry: u32) -> Duration {
+    let ceiling = INITIAL_BACKOFF.saturating_mul(2u32.saturating_pow(retry.min(16))).min(MAX_BACKOFF);
+    ceiling.mul_f64(rand::rng().random_range(0.5..=1.0))
+}
+
+/// Where a stream sink connects.
+#[derive(Debug, Clone)]
+pub(crate) enum StreamTarget {
+    /// `keepalive`: `None` for off, `Some(None)` for on with the system's idle time.
+    Tcp {
+        address: String,
+        keepalive: Option<Option<Duration>>,
+    },
+    Unix {
+        path: PathBuf,
+    },
+}
+
+impl std::fmt::Display for StreamTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamTarget::Tcp { address, .. } => write!(f, "tcp://{address}"),
+            StreamTarget::Unix { path } => write!(f, "unix://{}", path.display()),
+        }
+    }
+}
+
+impl StreamTarget {
+    async fn connect(&self, send_buffer_bytes: Option<usize>) -> io::Result<Connection> {
+        match self {
+            StreamTarget::Tcp { address, keepalive } => {
+                let stream = TcpStream::connect(address.as_str()).await?;
+                let socket = SockRef::from(&stream);
+                if let Some(bytes) = send_buffer_bytes {
+                    socket.set_send_buffer_size(bytes)?;
+                }
+                if let Some(time) = keepalive {
+                    let mut options = TcpKeepalive::new();
+                    if let Some(time) = time {
+                        options = options.with_time(*time);
+                    }
+                    socket.set_tcp_keepalive(&options)?;
+                }
+                Ok(Connection::Tcp(stream))
+            }
+            StreamTarget::Unix { path } => {
+                let stream = UnixStream::connect(path).await?;
+                if let Some(bytes) = send_buffer_bytes {
+                    SockRef::from(&stream).set_send_buffer_size(bytes)?;
+                }
+                Ok(Connection::Unix(stream))
+            }
+        }
+    }
+
+    /// Opens a connection and closes it again.
+    pub(crate) fn healthcheck(self, send_buffer_bytes: Option<usize>) -> Healthcheck {
+        Box::pin(async move {
+            match self.connect(send_buffer_bytes).await {
+                Ok(connection) => {
+                    connection.close().await;
+                    Ok(())
+                }
+                Err(error) => Err(format!("connecting to {self} failed: {error}")),
+            }
+        })
+    }
+}
+
+/// An open connection.
+enum Connection {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Connection {
+    /// True when the peer has closed its end (or the connection failed). A write into a
+    /// half-closed TCP connection succeeds locally and is then lost, so this is checked first.
+    /// Whatever the peer sent us is read and ignored.
+    fn peer_closed(&self) -> bool {
+        let mut scratch = [0; 1024];
+        // Bounded, so that a peer that keeps talking cannot keep the sink here.
+        for _ in 0..64 {
+            let read = match self {
+                Connection::Tcp(stream) => stream.try_read(&mut scratch),
+                Connection::Unix(stream) => stream.try_read(&mut scratch),
+            };
+            match read {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(_) => return true,
+            }
+        }
+        false
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Connection::Tcp(stream) => {
+                stream.write_all(bytes).await?;
+                stream.flush().await
+            }
+            Connection::Unix(stream) => {
+                stream.write_all(bytes).await?;
+                stream.flush().await
+            }
+        }
+    }
+
+    /// Shuts the write side down; errors are moot at this point.
+    async fn close(self) {
+        let _ = match self {
+            Connection::Tcp(mut stream) => stream.shutdown().await,
+            Connection::Unix(mut stream) => stream.shutdown().await,
+        };
+    }
+}
+
+pub(crate) struct StreamSink {
+    target: StreamTarget,
+    send_buffer_bytes: Option<usize>,
+    encoder: Encoder,
+    metrics: ComponentMetrics,
+    log: RateLimitedLog,
+}
+
+impl StreamSink {
+    pub(crate) fn new(
+        target: StreamTarget,
+        send_buffer_bytes: Option<usize>,
+        encoder: Encoder,
+        metrics: ComponentMetrics,
+    ) -> Self {
+        Self { target, send_buffer_bytes, encoder, metrics, log: RateLimitedLog::default() }
+    }
+
+    /// Writes `bytes` on `connection`, (re)connecting and retrying with backoff until it works.
+    async fn write_until_done(&self, connection: &mut Option<Connection>, bytes: &[u8]) {
+        let mut retry = 0;
+        loop {
+            if connection.as_ref().is_some_and(Connection::peer_closed) {
+                tracing::debug!(target = %self.target, "peer closed the connection; reconnecting");
+                *connection = None;
+            }
+            let result = match connection {
+                Some(open) => open.write(bytes).await.map_err(|error| ("write_failed", error)),
+                None => match self.target.connect(self.send_buffer_bytes).await {
+                    Ok(open) => {
+                        tracing::debug!(target = %self.target, "connected");
+                        connection.insert(open).write(bytes).await.map_err(|error| ("write_failed", error))
+                    }
+                    Err(error) => Err(("connect_failed", error)),
+                },
+            };
+            let Err((error_type, error)) = result else { return };
+            *connection = None;
+            self.metrics.error(error_type, "sending");
+            let wait = backoff(retry);
+            if let Some(suppressed) = self.log.check() {
+                tracing::warn!(target = %self.target, %error, error_type, retry = retry + 1, ?wait, suppressed, "socket write failed; reconnecting");
+            }
+            retry = retry.saturating_add(1);
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+#[async_trait]
+impl Sink for StreamSink {
+    async fn run(self: Box<Self>, mut input: SinkInput) -> Result<(), ComponentError> {
+        let mut connection = None;
+        let mut out = Vec::with_capacity(WRITE_SIZE);
+        let mut pending: Vec<EventBatch> = Vec::new();
+        while let Some(first) = input.recv().await {
+            let mut events = 0;
+            let mut next = Some(first);
+            while let Some(batch) = next {
+                for event in batch.iter() {
+                    self.encoder.encode(event, &mut out);
+                }
+                events += batch.len();
+                pending.push(batch);
+                next = if out.len() < WRITE_SIZE { input.try_recv() } else { None };
+            }
+            // The input is not read while this waits: backpressure while reconnecting.
+            self.write_until_done(&mut connection, &out).await;
+            self.metrics.sent(events, out.len());
+            for batch in pending.drain(..) {
+                batch.finalize(BatchStatus::Delivered);
+            }
+            out.clear();
+        }
+        if let Some(connection) = connection {
+            connection.close().await;
+        }
+        Ok(())
+    }
+}
