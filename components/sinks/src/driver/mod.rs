@@ -31,7 +31,7 @@ mod batcher;
 mod concurrency;
 mod config;
 mod rate_limit;
-mod retry;
+pub(crate) mod retry;
 mod run;
 
 use std::future::Future;

@@ -14,6 +14,8 @@ pub(crate) struct RetryPolicy {
     pub(crate) attempts: u64,
     initial: Duration,
     max: Duration,
+    /// The smallest share of the ceiling a backoff may be: 0 is full jitter.
+    jitter_floor: f64,
 }
 
 impl RetryPolicy {
@@ -22,7 +24,14 @@ impl RetryPolicy {
             attempts: config.retry_attempts,
             initial: Duration::from_secs_f64(config.retry_initial_backoff_secs),
             max: Duration::from_secs_f64(config.retry_max_duration_secs),
+            jitter_floor: 0.0,
         }
+    }
+
+    /// Unbounded attempts between `initial` and `max`, waiting at least `jitter_floor` of each
+    /// ceiling: for reconnect loops, which must never retry at once.
+    pub(crate) fn reconnect(initial: Duration, max: Duration, jitter_floor: f64) -> Self {
+        Self { attempts: u64::MAX, initial, max, jitter_floor }
     }
 
     /// The upper bound of the backoff before retry `retry` (counted from 0).
@@ -34,6 +43,6 @@ impl RetryPolicy {
     /// A random backoff before retry `retry`.
     pub(crate) fn backoff(&self, retry: u64) -> Duration {
         let ceiling = self.ceiling(retry);
-        ceiling.mul_f64(rand::rng().random_range(0.0..=1.0))
+        ceiling.mul_f64(rand::rng().random_range(self.jitter_floor..=1.0))
     }
 }

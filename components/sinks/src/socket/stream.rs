@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rand::Rng;
 use socket2::{SockRef, TcpKeepalive};
 use strata_codecs::Encoder;
 use strata_core::{ComponentError, ComponentMetrics, Healthcheck, RateLimitedLog, Sink, SinkInput};
 use strata_event::{BatchStatus, EventBatch};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UnixStream};
+
+use crate::driver::retry::RetryPolicy;
 
 /// Write at most about this much at once; batches that are ready are joined up to it.
 const WRITE_SIZE: usize = 1 << 20;
@@ -21,14 +22,10 @@ const WRITE_SIZE: usize = 1 << 20;
 const INITIAL_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// The backoff before retry `retry` (from 0): `min(MAX_BACKOFF, INITIAL_BACKOFF * 2^retry)`, of
-/// which a random half is taken off so that many sinks do not reconnect in step.
-///
-/// The shared driver has the same policy (`driver::retry::RetryPolicy`), but it is private to the
-/// driver module and built from `request.*` options this sink does not have.
+/// The backoff before retry `retry` (from 0): the driver's policy, with at least half of each
+/// ceiling waited so that many sinks do not reconnect in step and none reconnects at once.
 pub(super) fn backoff(retry: u32) -> Duration {
-    let ceiling = INITIAL_BACKOFF.saturating_mul(2u32.saturating_pow(retry.min(16))).min(MAX_BACKOFF);
-    ceiling.mul_f64(rand::rng().random_range(0.5..=1.0))
+    RetryPolicy::reconnect(INITIAL_BACKOFF, MAX_BACKOFF, 0.5).backoff(u64::from(retry))
 }
 
 /// Where a stream sink connects.
