@@ -100,3 +100,17 @@ pub async fn sink_input(batches: Vec<EventBatch>) -> SinkInput {
     }
     SinkInput::new(rx, metrics)
 }
+
+/// `count` logs with `n` (0..count), a shared `k = "same"` and `message = "event n"`: input for
+/// the compliance tests.
+pub fn numbered_logs(count: i64) -> Vec<Event> {
+    (0..count)
+        .map(|n| {
+            let mut log = strata_event::LogEvent::default();
+            log.insert("n", n);
+            log.insert("k", "same");
+            log.insert("message", format!("event {n}"));
+            Event::Log(log)
+        })
+        .collect()
+}

@@ -40,17 +40,10 @@ fn typed_condition_form_and_non_boolean_refused() {
 fn filter_passes_the_compliance_helper() {
     let config: FilterConfig =
         strata_core::parse_options(serde_json::json!({"condition": "(to_int(.n) ?? 0) < 3"})).unwrap();
-    let log_events = |count: i64| -> Vec<strata_event::Event> {
-        (0..count)
-            .map(|n| {
-                let mut log = strata_event::LogEvent::default();
-                log.insert("n", n);
-                log.insert("k", "same");
-                log.insert("message", format!("event {n}"));
-                strata_event::Event::Log(log)
-            })
-            .collect()
-    };
-    let output = strata_core::compliance::assert_transform_compliance("filter", &config, log_events(5));
+    let output = strata_core::compliance::assert_transform_compliance(
+        "filter",
+        &config,
+        strata_core::testing::numbered_logs(5),
+    );
     assert_eq!(output.len(), 3);
 }

@@ -105,17 +105,10 @@ fn unhandled_fallible_call_is_a_compile_error() {
 fn remap_passes_the_compliance_helper() {
     let config: RemapConfig =
         strata_core::parse_options(serde_json::json!({"source": ".seen = true"})).unwrap();
-    let log_events = |count: i64| -> Vec<strata_event::Event> {
-        (0..count)
-            .map(|n| {
-                let mut log = strata_event::LogEvent::default();
-                log.insert("n", n);
-                log.insert("k", "same");
-                log.insert("message", format!("event {n}"));
-                strata_event::Event::Log(log)
-            })
-            .collect()
-    };
-    let output = strata_core::compliance::assert_transform_compliance("remap", &config, log_events(5));
+    let output = strata_core::compliance::assert_transform_compliance(
+        "remap",
+        &config,
+        strata_core::testing::numbered_logs(5),
+    );
     assert_eq!(output.len(), 5);
 }
