@@ -99,6 +99,25 @@ fn read(c: &mut Criterion) {
     group.finish();
 }
 
+/// Framing and checksumming alone, with no I/O: the per-record overhead the buffer adds to
+/// every write. Its throughput against a target rate gives the share of a core it costs.
+fn frame(c: &mut Criterion) {
+    let records = batch();
+    let mut out = Vec::with_capacity(BATCH_RECORDS * (RECORD_BYTES + 32));
+    let mut group = c.benchmark_group("disk_buffer_frame");
+    group.throughput(throughput());
+    group.bench_function("frame_and_crc32c", |b| {
+        b.iter(|| {
+            out.clear();
+            for (id, record) in records.iter().enumerate() {
+                disk::encode_record_frame(&mut out, id as u64, record);
+            }
+            std::hint::black_box(out.len())
+        })
+    });
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(10)
@@ -106,5 +125,5 @@ fn config() -> Criterion {
         .warm_up_time(Duration::from_millis(500))
 }
 
-criterion_group! { name = benches; config = config(); targets = write, read }
+criterion_group! { name = benches; config = config(); targets = frame, write, read }
 criterion_main!(benches);

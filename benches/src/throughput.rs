@@ -4,11 +4,14 @@
 //!
 //! `cargo build --release -p agent && cargo run --release -p strata-benches --bin throughput`
 //! Options: `--agent PATH`, `--mib N` (input size, default 256), `--runs N` (default 3),
-//! `--workloads w1,w2,w2-blackhole,w3,w4,w5`.
+//! `--workloads w1,w2,w2-blackhole,w3,w4,w5,w6,rsyslog`.
 //!
 //! W4 (file -> file, checkpoints on) and W5 (TCP socket -> blackhole) have no end of input: the
 //! harness times them until the output holds every line (W4) or the sink has counted every event
 //! on `/metrics` (W5), then stops the agent.
+//!
+//! W6 (http_server -> http sink -> a second agent) and `rsyslog` (the same jobs done by our agent
+//! and by rsyslog, side by side) live in `side_by_side.rs`.
 
 use std::fs::File;
 use std::io::Write;
@@ -18,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use strata_benches::{apache_line, json_line, lines};
+
+mod side_by_side;
 
 struct Workload {
     name: &'static str,
@@ -187,7 +192,7 @@ fn w4(agent: &Path, input: &Path, count: usize, work: &Path) -> anyhow::Result<R
     let _ = std::fs::remove_file(&output);
     std::fs::create_dir_all(&data)?;
     let config = format!(
-        "data_dir = {data:?}\n[sources.in]\ntype = \"file\"\ninclude = [{input:?}]\nread_from = \"beginning\"\nmax_read_bytes = 1048576\n\
+        "data_dir = {data:?}\n[sources.in]\ntype = \"file\"\ninclude = [{input:?}]\nread_from = \"beginning\"\nmax_read_bytes = 131072\n\
          [sinks.out]\ntype = \"file\"\ninputs = [\"in\"]\npath = {output:?}\nencoding.codec = \"json\"\n",
         data = data.display().to_string(),
         input = input.display().to_string(),
@@ -291,7 +296,7 @@ fn main() -> anyhow::Result<()> {
     let agent = option("--agent").map(PathBuf::from).unwrap_or_else(|| target.join("release/agent"));
     let mib: usize = option("--mib").map(|v| v.parse()).transpose()?.unwrap_or(256);
     let runs: usize = option("--runs").map(|v| v.parse()).transpose()?.unwrap_or(3);
-    let selected = option("--workloads").unwrap_or_else(|| "w1,w2,w2-blackhole,w3,w4,w5".into());
+    let selected = option("--workloads").unwrap_or_else(|| "w1,w2,w2-blackhole,w3,w4,w5,w6,rsyslog".into());
     if !agent.is_file() {
         bail!("no agent binary at {} (build it with `cargo build --release -p agent`)", agent.display());
     }
@@ -360,6 +365,12 @@ fn main() -> anyhow::Result<()> {
             floor / secs,
             workload.description
         );
+    }
+    if selected.split(',').any(|s| s == "w6") {
+        side_by_side::w6(&agent, work.path(), mib, runs)?;
+    }
+    if selected.split(',').any(|s| s == "rsyslog") {
+        side_by_side::rsyslog(&agent, work.path(), mib, runs)?;
     }
     if selected.contains("idle") || option("--workloads").is_none() {
         let rss = idle_rss(&agent, &repo)?;

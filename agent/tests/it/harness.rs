@@ -83,11 +83,14 @@ pub struct Options {
     pub log_level: &'static str,
     pub env: Vec<(String, String)>,
     pub args: Vec<String>,
+    /// Run the agent as this user and group id (the test must be root); its temp dir is opened
+    /// up to it.
+    pub uid: Option<u32>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { read_stdout: true, log_level: "info", env: Vec::new(), args: Vec::new() }
+        Self { read_stdout: true, log_level: "info", env: Vec::new(), args: Vec::new(), uid: None }
     }
 }
 
@@ -100,7 +103,17 @@ impl Agent {
         let dir = tempfile::tempdir().expect("a temp dir");
         let config_path = dir.path().join("pipeline.toml");
         std::fs::write(&config_path, config).expect("config written");
-        let mut command = Command::new(agent_bin());
+        let mut program = PathBuf::from(agent_bin());
+        if options.uid.is_some() {
+            // Another user cannot reach the build's target directory (under /root): link the
+            // binary into the temp dir, or copy it where a link cannot be made.
+            let own = dir.path().join("agent");
+            std::fs::hard_link(&program, &own)
+                .or_else(|_| std::fs::copy(&program, &own).map(drop))
+                .expect("agent linked");
+            program = own;
+        }
+        let mut command = Command::new(&program);
         command
             .arg("--config")
             .arg(&config_path)
@@ -111,6 +124,15 @@ impl Agent {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if let Some(uid) = options.uid {
+            use std::os::unix::fs::PermissionsExt;
+            use std::os::unix::process::CommandExt;
+            let open =
+                |path: &Path, mode| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+            open(dir.path(), 0o777).expect("temp dir opened up");
+            open(&config_path, 0o644).expect("config opened up");
+            command.uid(uid).gid(uid);
+        }
         let mut child = command.spawn().expect("the agent starts");
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));

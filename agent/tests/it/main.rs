@@ -3,10 +3,18 @@
 mod harness;
 
 mod backpressure;
+mod bad_input;
 mod cli;
 mod config_errors;
 mod crash;
+mod crash_http;
+mod dead_letter;
+mod disk_full;
+mod files;
 mod http;
+mod http_delivery;
 mod pipelines;
 mod reload;
+mod rsyslog;
 mod shutdown;
+mod tls;

@@ -1,11 +1,11 @@
 //! Helpers shared by sources: standard log fields and bounded-rate reporting of bad input.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use strata_core::{ComponentMetrics, LogSchema, RateLimitedLog};
-use strata_event::{Event, EventMetadata, KeyString, LogEvent, ObjectMap, Value};
+use strata_event::{Event, EventMetadata, KeyString, LogEvent, RawLogSchema, Value};
 
 /// This machine's host name, read once.
 pub fn hostname() -> Bytes {
@@ -21,42 +21,38 @@ pub struct StandardFields {
     source_type_key: KeyString,
     source_type: Value,
     host: Option<(KeyString, Value)>,
+    /// The same fields for raw lines, keyed by the schema's message key.
+    raw: Arc<RawLogSchema>,
 }
 
 impl StandardFields {
     /// `host_key`: `None` uses the schema's host key; `Some("")` leaves the host out.
     pub fn new(schema: &LogSchema, source_type: &'static str, host_key: Option<&str>) -> Self {
         let host_key = host_key.unwrap_or(&schema.host_key);
+        let source_type_key = KeyString::from(schema.source_type_key.as_str());
+        let source_type = Value::Bytes(Bytes::from_static(source_type.as_bytes()));
+        let host = (!host_key.is_empty()).then(|| (KeyString::from(host_key), Value::Bytes(hostname())));
+        let constants =
+            std::iter::once((source_type_key.clone(), source_type.clone())).chain(host.clone()).collect();
         Self {
             timestamp_key: KeyString::from(schema.timestamp_key.as_str()),
-            source_type_key: KeyString::from(schema.source_type_key.as_str()),
-            source_type: Value::Bytes(Bytes::from_static(source_type.as_bytes())),
-            host: (!host_key.is_empty()).then(|| (KeyString::from(host_key), Value::Bytes(hostname()))),
+            source_type_key,
+            source_type,
+            host,
+            raw: RawLogSchema::new(&schema.message_key, &schema.timestamp_key, constants),
         }
     }
 
-    /// A log of one raw line with the standard fields, built in one step: the map is bulk-built
-    /// from its entries instead of searched and shifted once per field, which is most of the cost
-    /// of a raw line.
-    pub fn raw_log(
-        &self,
-        message_key: &KeyString,
-        message: Bytes,
-        metadata: EventMetadata,
-        now: DateTime<Utc>,
-    ) -> Event {
-        let message = (message_key.clone(), Value::Bytes(message));
-        let timestamp = (self.timestamp_key.clone(), Value::Timestamp(now));
-        let source_type = (self.source_type_key.clone(), self.source_type.clone());
-        // `From<[_; N]>` sorts in place and bulk-builds: no temporary vector per event. A schema
-        // naming two fields alike keeps one of them, as `apply` would.
-        let map = match &self.host {
-            Some((key, host)) => {
-                ObjectMap::from([message, timestamp, source_type, (key.clone(), host.clone())])
-            }
-            None => ObjectMap::from([message, timestamp, source_type]),
-        };
-        Event::Log(LogEvent::from_map(map, metadata))
+    /// A log of one raw line with the standard fields. It stays a compact raw line (no map, no
+    /// per-field allocation) until something reads its fields; see `LogEvent::raw`.
+    pub fn raw_log(&self, message: Bytes, metadata: EventMetadata, now: DateTime<Utc>) -> Event {
+        Event::Log(LogEvent::raw(message, now, &self.raw, metadata))
+    }
+
+    /// The raw-line schema with `extra` constant fields ahead of the standard ones: a file's path
+    /// or a connection's peer, shared by every line from it.
+    pub fn raw_schema_with(&self, extra: impl IntoIterator<Item = (KeyString, Value)>) -> Arc<RawLogSchema> {
+        self.raw.with_constants(extra)
     }
 
     /// Adds `timestamp`, `source_type` and `host` to a log, keeping any the decoder already set.

@@ -85,7 +85,28 @@ impl Default for BufferConfig {
     }
 }
 
+/// The smallest disk buffer: room for a few segments.
+pub const MIN_DISK_BUFFER_BYTES: u64 = 2 * 1024 * 1024;
+
 impl BufferConfig {
+    /// Problems found without touching the disk, each with the key at fault, for config
+    /// validation and as a last check when the buffer is built.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let BufferConfig::Disk { max_size, ack_after, fsync, .. } = self else { return Vec::new() };
+        let mut problems = Vec::new();
+        if *max_size < MIN_DISK_BUFFER_BYTES {
+            let message = format!("must be at least 2 MiB ({MIN_DISK_BUFFER_BYTES}), got {max_size}");
+            problems.push(("buffer.max_size", message));
+        }
+        if *ack_after == AckAfter::Fsync && *fsync == FsyncMode::Never {
+            let message = "`ack_after = \"fsync\"` needs `fsync = \"interval\"` or `\"always\"`: with \
+                           `never`, nothing would be acknowledged before shutdown"
+                .to_owned();
+            problems.push(("buffer.ack_after", message));
+        }
+        problems
+    }
+
     pub fn when_full(&self) -> WhenFull {
         match self {
             BufferConfig::Memory { when_full, .. } | BufferConfig::Disk { when_full, .. } => *when_full,

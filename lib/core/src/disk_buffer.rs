@@ -7,6 +7,9 @@
 //! Acknowledgements cross the buffer in two halves. Upstream's finalizers are settled by the
 //! writer pump: `Delivered` once the record is written (`ack_after = "write"`) or fsynced
 //! (`"fsync"`), `Errored` when it was dropped (`when_full = "drop_newest"`) or the write failed.
+//! A filesystem that fills up before `max_size` is a full buffer, not a failure: `block` waits
+//! for space (the buffer retries with backoff), `drop_newest` drops and counts the batch, and
+//! each write that found no room adds to `buffer_errors_total`.
 //! Events read back carry a new notifier per record; when the component has settled every event
 //! of a record, the reader pump acknowledges it, and in id order, so the buffer's read position
 //! only ever covers records that are done. `Delivered` and `Rejected` (refused for good, never to
@@ -36,6 +39,8 @@ use crate::{BufferConfig, BufferReceiver, BufferSender, ComponentError, Componen
 
 /// Records a reader pump asks for at once.
 const READ_RECORDS: usize = 16;
+/// How often writes that found the filesystem full are carried over to `buffer_errors_total`.
+const NO_SPACE_METRIC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The running disk buffer (opening it, then its two pumps); the component's task waits for it.
 pub struct DiskPumps {
@@ -67,8 +72,8 @@ pub fn disk_buffer(
     let BufferConfig::Disk { max_size, when_full, ack_after, fsync, fsync_interval_ms } = config else {
         return Err("not a disk buffer".to_owned());
     };
-    if *max_size < 2 * 1024 * 1024 {
-        return Err(format!("`buffer.max_size` must be at least 2 MiB (2097152), got {max_size}"));
+    if let Some((key, problem)) = config.problems().into_iter().next() {
+        return Err(format!("`{key}` {problem}"));
     }
     let mut settings = DiskBufferConfig::new(&dir);
     settings.max_size_bytes = *max_size;
@@ -104,6 +109,8 @@ pub fn disk_buffer(
         if opened.lost_records > 0 || opened.truncated_bytes > 0 || opened.ledger_reset {
             tracing::warn!(?opened, "the disk buffer recovered from damage on open");
         }
+        let stats = reader.stats_handle();
+        let errors = buffer_metrics.errors.clone();
         let size = Arc::new(AtomicI64::new(0));
         let writer = tokio::spawn(write_pump(
             in_rx,
@@ -117,7 +124,24 @@ pub fn disk_buffer(
         let flatten = |joined: Result<Result<(), ComponentError>, tokio::task::JoinError>| {
             joined.map_err(|error| ComponentError::new(format!("disk buffer pump failed: {error}")))?
         };
-        let (writer, reader) = tokio::join!(writer, reader);
+        let pumps = async { tokio::join!(writer, reader) };
+        tokio::pin!(pumps);
+        // Writes the filesystem had no room for are retried inside the buffer, where no metric
+        // reaches; they are carried over to `buffer_errors_total` from here, while it happens.
+        let mut no_space_counted = opened.no_space_errors;
+        let mut count_no_space = || {
+            let now = stats.stats().no_space_errors;
+            errors.increment(now.saturating_sub(no_space_counted));
+            no_space_counted = now;
+        };
+        let mut tick = tokio::time::interval(NO_SPACE_METRIC_INTERVAL);
+        let (writer, reader) = loop {
+            tokio::select! {
+                done = &mut pumps => break done,
+                _ = tick.tick() => count_no_space(),
+            }
+        };
+        count_no_space();
         flatten(writer).and(flatten(reader))
     });
     Ok((in_tx, out_rx, DiskPumps { task }))

@@ -15,6 +15,7 @@ pub mod buffer;
 pub mod compliance;
 pub mod component;
 pub mod config;
+pub mod dead_letter;
 pub mod disk_buffer;
 pub mod fanout;
 pub mod shutdown;
@@ -31,6 +32,7 @@ pub use config::{
     Resource, SinkConfig, SinkRegistration, SourceConfig, SourceRegistration, TransformConfig,
     TransformRegistration, parse_options,
 };
+pub use dead_letter::{DEAD_LETTER_FIELD, REJECTED_OUTPUT, RejectedOutput, Rejection};
 pub use fanout::{ControlMessage, Fanout};
 pub use shutdown::ShutdownSignal;
 pub use sink::{Healthcheck, Sink, SinkContext, SinkInput};

@@ -4,7 +4,10 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use strata_event::EventBatch;
 
-use crate::{BufferReceiver, ComponentError, ComponentKey, ComponentMeta, ComponentMetrics, GlobalOptions};
+use crate::{
+    BufferReceiver, ComponentError, ComponentKey, ComponentMeta, ComponentMetrics, GlobalOptions,
+    RejectedOutput,
+};
 
 /// Checks at start that the destination is reachable. Failure is logged, and fatal only with
 /// `--require-healthy`.
@@ -23,6 +26,9 @@ pub struct SinkContext {
     pub metrics: ComponentMetrics,
     /// True when sources wait for this sink's delivery outcome.
     pub acknowledgements: bool,
+    /// The sink's `rejected` output (`<id>.rejected`): where it hands events its destination
+    /// refused for good. The sink keeps it for as long as it runs.
+    pub rejected: RejectedOutput,
 }
 
 /// A running sink. It reads its input until the input ends, delivers every batch, records each

@@ -8,8 +8,8 @@ use strata_event::{Event, EventBatch, SourceId};
 use crate::buffer::memory_buffer;
 use crate::{
     BufferConfig, BufferReceiver, ComponentKey, ComponentKind, ComponentMeta, ComponentMetrics,
-    ControlMessage, Fanout, GlobalOptions, ShutdownSignal, SinkContext, SinkInput, SourceContext,
-    SourceSender, TransformContext, TransformOutputsBuf,
+    ControlMessage, Fanout, GlobalOptions, RejectedOutput, ShutdownSignal, SinkContext, SinkInput,
+    SourceContext, SourceSender, TransformContext, TransformOutputsBuf,
 };
 
 fn meta(kind: ComponentKind, type_name: &'static str) -> ComponentMeta {
@@ -74,13 +74,34 @@ pub fn run_sync(
 
 pub fn sink_context(type_name: &'static str) -> SinkContext {
     let meta = meta(ComponentKind::Sink, type_name);
+    let metrics = ComponentMetrics::new(&meta);
     SinkContext {
         key: meta.key.clone(),
-        metrics: ComponentMetrics::new(&meta),
+        rejected: RejectedOutput::unwired(metrics.clone()),
+        metrics,
         meta,
         globals: GlobalOptions::default(),
         acknowledgements: false,
     }
+}
+
+/// A sink context whose `rejected` output feeds the returned receiver, as if another component
+/// listed `<id>.rejected` as an input.
+pub fn sink_context_with_rejected(type_name: &'static str) -> (SinkContext, BufferReceiver) {
+    let meta = meta(ComponentKind::Sink, type_name);
+    let metrics = ComponentMetrics::new(&meta);
+    let (fanout, control) = Fanout::new();
+    let (tx, rx) = memory_buffer(&BufferConfig::default(), &metrics);
+    control.send(ControlMessage::Add(ComponentKey::new("dead_letter"), tx)).expect("the fanout is alive");
+    let cx = SinkContext {
+        key: meta.key.clone(),
+        rejected: RejectedOutput::new(fanout, &meta, metrics.clone()),
+        metrics,
+        meta,
+        globals: GlobalOptions::default(),
+        acknowledgements: false,
+    };
+    (cx, rx)
 }
 
 /// A sink input that yields `batches` and then ends.

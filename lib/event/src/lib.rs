@@ -21,7 +21,7 @@ mod trace;
 
 pub use batch::EventBatch;
 pub use finalization::{BatchNotifier, BatchReceipt, BatchStatus, EventFinalizers};
-pub use log::LogEvent;
+pub use log::{LogEvent, RawLogSchema, RawParts};
 pub use metadata::{EventMetadata, SourceId};
 pub use metric::{Bucket, Metric, MetricKind, MetricValue, Quantile, Sample, StatisticKind};
 pub use trace::TraceEvent;
@@ -120,7 +120,7 @@ impl Event {
     /// It walks the fields, so callers use it only where a byte count is configured or needed.
     pub fn estimated_size(&self) -> usize {
         match self {
-            Event::Log(log) => size::value_size(log.value()),
+            Event::Log(log) => log.estimated_size(),
             Event::Metric(metric) => metric.estimated_size(),
             Event::Trace(trace) => size::value_size(trace.value()),
         }

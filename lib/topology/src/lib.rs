@@ -8,6 +8,8 @@
 //! This crate reads no files and no environment: the agent hands it text and lookups.
 
 pub mod config;
+#[cfg(test)]
+mod dead_letter_tests;
 mod running;
 #[cfg(test)]
 mod tests;

@@ -10,9 +10,9 @@ use strata_core::disk_buffer::{DiskPumps, disk_buffer};
 use strata_core::fanout::ControlSender;
 use strata_core::{
     BufferConfig, BufferReceiver, BufferSender, ComponentError, ComponentKey, ComponentKind,
-    ComponentMetrics, ControlMessage, Fanout, GlobalOptions, OutputId, ShutdownSignal, SinkContext,
-    SinkInput, SourceContext, SourceSender, Transform, TransformContext, TransformInput, TransformOutputs,
-    TransformOutputsBuf, WeakBufferSender,
+    ComponentMetrics, ControlMessage, Fanout, GlobalOptions, OutputId, REJECTED_OUTPUT, RejectedOutput,
+    ShutdownSignal, SinkContext, SinkInput, SourceContext, SourceSender, Transform, TransformContext,
+    TransformInput, TransformOutputs, TransformOutputsBuf, WeakBufferSender,
 };
 use strata_event::SourceId;
 use tokio::sync::mpsc;
@@ -133,6 +133,13 @@ fn fanouts_for(
     (default, named)
 }
 
+/// The fan-out behind a sink's `rejected` output.
+fn rejected_fanout(key: &ComponentKey, outputs: &mut HashMap<OutputId, ControlSender>) -> Fanout {
+    let (fanout, control) = Fanout::new();
+    outputs.insert(OutputId { component: key.clone(), port: Some(REJECTED_OUTPUT.to_owned()) }, control);
+    fanout
+}
+
 /// How long a rebuilt component's disk buffer waits for its predecessor to release the files.
 const RELOAD_LOCK_WAIT: Duration = Duration::from_secs(60);
 
@@ -190,12 +197,17 @@ async fn build(
     }
     for (key, entry) in config.sinks.iter().filter(|(key, _)| keys.contains(*key)) {
         let metrics = ComponentMetrics::new(&entry.meta);
+        // Every sink has a `rejected` output; with no consumer it costs an idle fan-out. Its control
+        // sender joins the others, so `connect` wires and rewires it on reload like a transform's.
+        let rejected =
+            RejectedOutput::new(rejected_fanout(key, &mut built.outputs), &entry.meta, metrics.clone());
         let cx = SinkContext {
             key: key.clone(),
             meta: entry.meta.clone(),
             globals: globals.clone(),
             metrics: metrics.clone(),
             acknowledgements: config.sink_acknowledges(key),
+            rejected,
         };
         match entry.inner.build(cx).await {
             Ok((sink, healthcheck)) => {

@@ -107,6 +107,23 @@ fn a_metrics_output_into_a_logs_only_input_is_refused() {
     );
 }
 
+#[test]
+fn disk_buffer_options_that_cannot_work_are_refused_by_key() {
+    let errors = load(
+        "[sources.l]\ntype = \"one_event\"\nmetric = false\n[sinks.s]\ntype = \"panicky_logs\"\ninputs = [\"l\"]\n\
+         buffer.type = \"disk\"\nbuffer.max_size = 1024\nbuffer.ack_after = \"fsync\"\nbuffer.fsync = \"never\"\n",
+    )
+    .unwrap_err();
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+    assert!(messages[0].starts_with("test.toml: sinks.s: option `buffer.max_size`: must be at least 2 MiB"));
+    assert!(
+        messages[1]
+            .starts_with("test.toml: sinks.s: option `buffer.ack_after`: `ack_after = \"fsync\"` needs")
+    );
+    assert!(messages[2].contains("needs the top-level `data_dir`"), "{}", messages[2]);
+}
+
 #[tokio::test]
 async fn a_panicking_component_is_reported_with_its_id() {
     let config =

@@ -1,12 +1,12 @@
 //! Cutting the input into request batches by event count and size.
 
-use strata_event::{Event, EventFinalizers};
+use strata_event::Event;
 
-/// One request's worth of events, with their finalizers taken off and merged.
+/// One request's worth of events. They keep their finalizers: the driver decides, when it encodes
+/// them, whether to keep the events for the sink's `rejected` output.
 #[derive(Debug, Default)]
 pub(crate) struct RequestBatch {
     pub(crate) events: Vec<Event>,
-    pub(crate) finalizers: EventFinalizers,
     /// The summed estimated size of `events`.
     pub(crate) bytes: usize,
 }
@@ -31,14 +31,10 @@ impl Batcher {
     /// Adds `event`; pushes every batch that became full onto `ready`. An event that would take
     /// the open batch past `max_bytes` closes it first, and one larger than `max_bytes` goes
     /// alone.
-    pub(crate) fn push(&mut self, mut event: Event, ready: &mut Vec<RequestBatch>) {
+    pub(crate) fn push(&mut self, event: Event, ready: &mut Vec<RequestBatch>) {
         let size = event.estimated_size();
         if !self.is_empty() && self.open.bytes + size > self.max_bytes {
             ready.push(self.take());
-        }
-        let finalizers = event.take_finalizers();
-        if !finalizers.is_empty() {
-            self.open.finalizers.merge(finalizers);
         }
         self.open.events.push(event);
         self.open.bytes += size;

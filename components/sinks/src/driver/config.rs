@@ -195,7 +195,8 @@ pub struct RequestConfig {
     /// The window of `rate_limit_num`, in seconds. Default: 1.
     #[serde(default = "default_rate_limit_duration_secs")]
     pub rate_limit_duration_secs: f64,
-    /// Retry a failed request at most this many times before its events are reported errored.
+    /// Retry a failed request at most this many times before its events are reported errored,
+    /// or handed to the sink's `rejected` output when a component reads `<id>.rejected`.
     /// Default: 10000 (about 83 hours with the default backoff).
     #[serde(default = "default_retry_attempts")]
     pub retry_attempts: u64,

@@ -19,13 +19,27 @@
 //!    with full jitter, up to `request.retry_attempts` retries. The sink never retries by itself.
 //!
 //! Delivery: a batch's finalizers are marked [`strata_event::BatchStatus::Delivered`] only once
-//! its request succeeded, `Rejected` on a permanent error, and `Errored` when retries are
-//! exhausted. If the sink task is dropped with requests unsent (a shutdown deadline), the
-//! finalizers are dropped without an outcome, which counts as `Errored`.
+//! its request succeeded, `Rejected` on a permanent error (including a permanent encoding
+//! error), and `Errored` when retries are exhausted. If the sink task is dropped with requests
+//! unsent (a shutdown deadline), the finalizers are dropped without an outcome, which counts as
+//! `Errored`.
+//!
+//! Dead letters: a batch that fails for good, by a permanent error or by running out of retries,
+//! goes to the sink's `rejected` output ([`strata_core::RejectedOutput`], set with
+//! [`Driver::with_rejected`]) when something consumes it. Its events carry their own finalizers
+//! there, so the source hears the dead-letter destination's outcome, and each is annotated under
+//! `metadata.dead_letter`. Retries-exhausted batches are dead-lettered too (with
+//! `retries_exhausted = true`): the sink has given up on them just as surely, and an operator who
+//! wires a dead-letter output wants them kept rather than dropped. While the output is wired, the
+//! driver keeps each batch's events until its request ends, so a request in flight costs the
+//! events' memory as well as the body's. A batch encoded while nothing consumed the output is
+//! finalized as before if it then fails.
 //!
 //! Metrics: `component_sent_events_total`/`component_sent_bytes_total` (compressed body bytes) on
 //! success, `component_errors_total` (with the error's `error_type`, stage `sending`) on every
 //! failed attempt, `sink_retries_total` for every retry, and the `sink_concurrency_limit` gauge.
+//! Events that failed for good count in `component_sent_events_total{output="rejected"}` when
+//! dead-lettered and in `component_discarded_events_total` otherwise.
 
 mod batcher;
 mod concurrency;
@@ -37,6 +51,7 @@ mod run;
 use std::future::Future;
 
 use bytes::Bytes;
+use strata_core::Rejection;
 use strata_event::Event;
 
 pub use config::{
@@ -55,6 +70,9 @@ pub struct SinkError {
     pub error_type: &'static str,
     /// What failed, for the log.
     pub message: String,
+    /// The destination's HTTP status, when it answered with one; it goes into a dead-lettered
+    /// event's annotation.
+    pub http_status: Option<u16>,
 }
 
 /// The three ways a request can fail.
@@ -70,19 +88,35 @@ pub enum ErrorKind {
 
 impl SinkError {
     pub fn retryable(error_type: &'static str, message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Retryable, error_type, message: message.into() }
+        Self { kind: ErrorKind::Retryable, error_type, message: message.into(), http_status: None }
     }
 
     pub fn backpressure(error_type: &'static str, message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Backpressure, error_type, message: message.into() }
+        Self { kind: ErrorKind::Backpressure, error_type, message: message.into(), http_status: None }
     }
 
     pub fn permanent(error_type: &'static str, message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Permanent, error_type, message: message.into() }
+        Self { kind: ErrorKind::Permanent, error_type, message: message.into(), http_status: None }
     }
 
     pub fn is_retryable(&self) -> bool {
         self.kind != ErrorKind::Permanent
+    }
+
+    /// The same error, naming the HTTP status the destination answered.
+    pub fn with_http_status(mut self, status: u16) -> Self {
+        self.http_status = Some(status);
+        self
+    }
+
+    /// The error as the reason events are handed to the sink's `rejected` output.
+    pub(crate) fn rejection(&self, retries_exhausted: bool) -> Rejection {
+        Rejection {
+            reason: self.error_type,
+            message: self.message.clone(),
+            http_status: self.http_status,
+            retries_exhausted,
+        }
     }
 }
 

@@ -7,8 +7,10 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use metrics::Counter;
-use strata_core::{BuildError, ComponentError, ComponentMetrics, RateLimitedLog, Sink, SinkInput};
-use strata_event::{BatchStatus, EventFinalizers};
+use strata_core::{
+    BuildError, ComponentError, ComponentMetrics, RateLimitedLog, RejectedOutput, Rejection, Sink, SinkInput,
+};
+use strata_event::{BatchStatus, Event, EventFinalizers};
 use tokio::time::Instant;
 
 use super::batcher::{Batcher, RequestBatch};
@@ -18,7 +20,9 @@ use super::rate_limit::RateLimiter;
 use super::retry::RetryPolicy;
 use super::{ErrorKind, Payload, Service, SinkError};
 
-/// How many events ended each way, for tests and the sink's final log line.
+/// How many events ended each way, for tests and the sink's final log line. Events that failed
+/// for good count as `rejected` (a permanent error) or `errored` (retries exhausted) whether or
+/// not they went on to the `rejected` output.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RunStats {
     pub delivered: usize,
@@ -35,6 +39,29 @@ pub struct Driver<S> {
     compression: Compression,
     metrics: ComponentMetrics,
     log: RateLimitedLog,
+    rejected: RejectedOutput,
+}
+
+/// One request batch after encoding, on its way.
+struct Prepared {
+    /// The body to send, or why there is none.
+    body: Result<Payload, Failure>,
+    events: usize,
+    /// Every finalizer of the batch, merged: settled on success, and on failure unless `kept`
+    /// hands the events on.
+    finalizers: EventFinalizers,
+    /// The events with their own finalizers, kept while the `rejected` output is wired so that a
+    /// batch that fails for good can go there.
+    kept: Option<Vec<Event>>,
+}
+
+/// Why a batch was not delivered.
+struct Failure {
+    /// What its finalizers get when its events are not dead-lettered.
+    status: BatchStatus,
+    /// Set when the batch failed for good (a permanent error, or retries exhausted): then its
+    /// events may go to the `rejected` output.
+    rejection: Option<Rejection>,
 }
 
 /// What the in-flight requests share with the loop.
@@ -61,9 +88,17 @@ impl<S: Service> Driver<S> {
             batch: batch.clone(),
             request: request.clone(),
             compression,
+            rejected: RejectedOutput::unwired(metrics.clone()),
             metrics,
             log: RateLimitedLog::default(),
         })
+    }
+
+    /// Sends batches that fail for good to the sink's `rejected` output
+    /// ([`strata_core::SinkContext::rejected`]). Without it they are only finalized and counted.
+    pub fn with_rejected(mut self, rejected: RejectedOutput) -> Self {
+        self.rejected = rejected;
+        self
     }
 
     /// The sink's service, as given to [`Driver::new`].
@@ -97,17 +132,13 @@ impl<S: Service> Driver<S> {
             while in_flight.len() < limit.current()
                 && let Some(batch) = ready.pop_front()
             {
-                let events = batch.events.len();
-                match self.prepare(batch) {
-                    Ok((payload, finalizers)) => {
-                        limit.started(in_flight.len() + 1);
-                        in_flight.push(self.deliver(payload, finalizers, &shared));
-                    }
-                    Err((status, finalizers)) => {
-                        finalizers.update_status(status);
-                        stats.add(status, events);
-                    }
+                let prepared = self.prepare(batch);
+                if prepared.body.is_ok() {
+                    limit.started(in_flight.len() + 1);
                 }
+                // A batch that could not be encoded still goes through `deliver`, which settles
+                // it or hands it to the `rejected` output.
+                in_flight.push(self.deliver(prepared, &shared));
             }
             if !input_open && !batcher.is_empty() {
                 ready.push_back(batcher.take());
@@ -148,54 +179,82 @@ impl<S: Service> Driver<S> {
         stats
     }
 
-    /// Encodes and compresses a batch. On failure, the status its events get.
-    fn prepare(
-        &self,
-        mut batch: RequestBatch,
-    ) -> Result<(Payload, EventFinalizers), (BatchStatus, EventFinalizers)> {
-        let finalizers = std::mem::take(&mut batch.finalizers);
-        let body = match self.service.encode(&batch.events) {
-            Ok(body) => body,
-            Err(error) => {
-                self.metrics.error(error.error_type, "processing");
-                tracing::error!(%error, events = batch.events.len(), "encoding a request failed; events rejected");
-                let status = if error.kind == ErrorKind::Permanent {
-                    BatchStatus::Rejected
-                } else {
-                    BatchStatus::Errored
-                };
-                return Err((status, finalizers));
+    /// Takes the finalizers off a batch (or, while the `rejected` output is wired, copies them
+    /// and keeps the events), then encodes and compresses it.
+    fn prepare(&self, batch: RequestBatch) -> Prepared {
+        let mut events = batch.events;
+        let keep = self.rejected.is_wired();
+        let mut finalizers = EventFinalizers::default();
+        for event in &mut events {
+            let own = if keep { event.metadata().finalizers().clone() } else { event.take_finalizers() };
+            if !own.is_empty() {
+                finalizers.merge(own);
             }
-        };
+        }
+        let count = events.len();
+        let body = self.encode(&events);
+        Prepared { body, events: count, finalizers, kept: keep.then_some(events) }
+    }
+
+    fn encode(&self, events: &[Event]) -> Result<Payload, Failure> {
+        let body = self.service.encode(events).map_err(|error| {
+            self.metrics.error(error.error_type, "processing");
+            if error.kind == ErrorKind::Permanent {
+                let rejection = error.rejection(false);
+                return Failure { status: BatchStatus::Rejected, rejection: Some(rejection) };
+            }
+            tracing::error!(%error, events = events.len(), "encoding a request failed; events errored");
+            Failure { status: BatchStatus::Errored, rejection: None }
+        })?;
         match self.compression.compress(body) {
-            Ok(body) => Ok((
-                Payload { body: body.into(), compression: self.compression, events: batch.events.len() },
-                finalizers,
-            )),
+            Ok(body) => {
+                Ok(Payload { body: body.into(), compression: self.compression, events: events.len() })
+            }
             Err(error) => {
                 self.metrics.error("compression_failed", "processing");
                 tracing::error!(%error, "compressing a request failed; events errored");
-                Err((BatchStatus::Errored, finalizers))
+                Err(Failure { status: BatchStatus::Errored, rejection: None })
             }
         }
     }
 
-    /// Sends one payload until it succeeds, fails for good, or runs out of retries; records the
-    /// outcome on its finalizers and returns it with the number of events.
-    async fn deliver(
-        &self,
-        payload: Payload,
-        finalizers: EventFinalizers,
-        shared: &Shared<'_>,
-    ) -> (BatchStatus, usize) {
+    /// Sends a prepared batch, settles its finalizers or hands its events to the `rejected`
+    /// output, and returns its outcome with the number of events.
+    async fn deliver(&self, prepared: Prepared, shared: &Shared<'_>) -> (BatchStatus, usize) {
+        let Prepared { body, events, finalizers, kept } = prepared;
+        let failure = match body {
+            Ok(payload) => match self.send(&payload, shared).await {
+                Ok(()) => {
+                    finalizers.update_status(BatchStatus::Delivered);
+                    return (BatchStatus::Delivered, events);
+                }
+                Err(failure) => failure,
+            },
+            Err(failure) => failure,
+        };
+        match (failure.rejection, kept) {
+            (Some(rejection), Some(kept)) => {
+                // The kept events carry their own finalizers; the merged copy must not settle
+                // them, or the dead-letter destination's outcome would not count.
+                drop(finalizers);
+                self.rejected.reject(kept, &rejection).await;
+            }
+            (Some(rejection), None) => self.rejected.discard(finalizers, events, &rejection),
+            (None, _) => finalizers.update_status(failure.status),
+        }
+        (failure.status, events)
+    }
+
+    /// Sends one payload until it succeeds, fails for good, or runs out of retries.
+    async fn send(&self, payload: &Payload, shared: &Shared<'_>) -> Result<(), Failure> {
         let timeout = Duration::from_secs_f64(self.request.timeout_secs);
         let mut retry = 0;
-        let status = loop {
+        loop {
             if let Some(rate) = shared.rate {
                 rate.acquire().await;
             }
             let started = Instant::now();
-            let result = match tokio::time::timeout(timeout, self.service.send(&payload)).await {
+            let result = match tokio::time::timeout(timeout, self.service.send(payload)).await {
                 Ok(result) => result,
                 Err(_) => Err(SinkError::backpressure(
                     "request_timed_out",
@@ -210,18 +269,20 @@ impl<S: Service> Driver<S> {
             let error = match result {
                 Ok(()) => {
                     self.metrics.sent(payload.events, payload.body.len());
-                    break BatchStatus::Delivered;
+                    return Ok(());
                 }
                 Err(error) => error,
             };
             self.metrics.error(error.error_type, "sending");
             if !error.is_retryable() {
-                tracing::error!(%error, events = payload.events, "request failed permanently; events rejected");
-                break BatchStatus::Rejected;
+                let rejection = error.rejection(false);
+                return Err(Failure { status: BatchStatus::Rejected, rejection: Some(rejection) });
             }
             if retry >= shared.policy.attempts {
-                tracing::error!(%error, events = payload.events, retries = retry, "retries exhausted; events errored");
-                break BatchStatus::Errored;
+                let mut rejection = error.rejection(true);
+                rejection.message =
+                    format!("retries exhausted after {} attempts: {}", retry + 1, error.message);
+                return Err(Failure { status: BatchStatus::Errored, rejection: Some(rejection) });
             }
             let backoff = shared.policy.backoff(retry);
             if let Some(suppressed) = self.log.check() {
@@ -230,9 +291,7 @@ impl<S: Service> Driver<S> {
             shared.retries.increment(1);
             retry += 1;
             tokio::time::sleep(backoff).await;
-        };
-        finalizers.update_status(status);
-        (status, payload.events)
+        }
     }
 }
 

@@ -326,3 +326,132 @@ fn compression_round_trips() {
     assert_eq!(Compression::None.compress(body.clone()).unwrap(), body);
     assert_eq!(Compression::Gzip.content_encoding(), Some("gzip"));
 }
+
+/// Refuses, for good and with a 400, every batch whose first event says "bad".
+struct Picky {
+    script: Mutex<Vec<Result<(), SinkError>>>,
+}
+
+impl Service for Picky {
+    fn encode(&self, events: &[Event]) -> Result<Vec<u8>, SinkError> {
+        let message = events.first().and_then(|event| event.as_log()?.message()?.as_bytes().cloned());
+        let bad = message.is_some_and(|message| message.starts_with(b"bad"));
+        Ok(if bad { b"bad".to_vec() } else { b"good".to_vec() })
+    }
+
+    async fn send(&self, payload: &Payload) -> Result<(), SinkError> {
+        if payload.body.as_ref() == b"bad" {
+            return Err(
+                SinkError::permanent("http_client_error", "the server answered 400").with_http_status(400)
+            );
+        }
+        let mut script = self.script.lock().unwrap();
+        if script.is_empty() { Ok(()) } else { script.remove(0) }
+    }
+}
+
+fn tracked_as(prefix: &str, count: usize) -> (EventBatch, BatchReceipt) {
+    let (notifier, receipt) = BatchNotifier::new();
+    let events = (0..count)
+        .map(|i| {
+            let mut event = event(&format!("{prefix} {i}"));
+            event.metadata_mut().add_finalizers(EventFinalizers::new(notifier.clone()));
+            event
+        })
+        .collect();
+    (EventBatch::new(events), receipt)
+}
+
+fn field<'a>(event: &'a Event, path: &str) -> Option<&'a strata_event::Value> {
+    event.as_log()?.get(path)
+}
+
+#[tokio::test]
+async fn rejected_batches_go_to_the_rejected_output_and_answer_to_it() {
+    let (cx, mut dead_letters) = strata_core::testing::sink_context_with_rejected("picky");
+    let batch = BatchConfig { max_events: 2, ..BatchConfig::default() };
+    let driver = Driver::new(
+        Picky { script: Mutex::default() },
+        &batch,
+        &fast_request(),
+        Compression::None,
+        cx.metrics,
+    )
+    .unwrap()
+    .with_rejected(cx.rejected);
+    let (good, good_receipt) = tracked_as("good", 2);
+    let (kept, kept_receipt) = tracked_as("bad kept", 2);
+    let (lost, lost_receipt) = tracked_as("bad lost", 2);
+    let stats = driver.drive(sink_input(vec![good, kept, lost]).await).await;
+    assert_eq!(stats, RunStats { delivered: 2, rejected: 4, errored: 0 });
+    assert_eq!(good_receipt.await, BatchStatus::Delivered);
+
+    let mut routed = strata_core::testing::collect(&mut dead_letters, 4, Duration::from_secs(5)).await;
+    let messages: Vec<_> = routed.iter().map(|e| field(e, "message").cloned()).collect();
+    assert_eq!(
+        messages,
+        ["bad kept 0", "bad kept 1", "bad lost 0", "bad lost 1"].map(|m| Some(strata_event::Value::from(m)))
+    );
+    for event in &routed {
+        assert_eq!(field(event, "metadata.dead_letter.reason"), Some(&"http_client_error".into()));
+        assert_eq!(field(event, "metadata.dead_letter.http_status"), Some(&400.into()));
+        assert_eq!(field(event, "metadata.dead_letter.component_id"), Some(&"test_picky".into()));
+        assert_eq!(field(event, "metadata.dead_letter.component_kind"), Some(&"sink".into()));
+        assert_eq!(field(event, "metadata.dead_letter.retries_exhausted"), Some(&false.into()));
+    }
+    // The dead-letter side stores the first batch and loses the second: each source hears that,
+    // not the sink's `Rejected`.
+    let lost_events = routed.split_off(2);
+    for event in &mut routed {
+        event.take_finalizers().update_status(BatchStatus::Delivered);
+    }
+    drop(routed);
+    drop(lost_events);
+    assert_eq!(kept_receipt.await, BatchStatus::Delivered);
+    assert_eq!(lost_receipt.await, BatchStatus::Errored);
+}
+
+#[tokio::test]
+async fn exhausted_retries_and_encoding_failures_are_dead_lettered_too() {
+    let (cx, mut dead_letters) = strata_core::testing::sink_context_with_rejected("picky");
+    let failing = vec![Err(SinkError::retryable("http_server_error", "the server answered 500")); 2];
+    let request = RequestConfig { retry_attempts: 1, ..fast_request() };
+    let driver = Driver::new(
+        Picky { script: Mutex::new(failing) },
+        &BatchConfig::default(),
+        &request,
+        Compression::None,
+        cx.metrics,
+    )
+    .unwrap()
+    .with_rejected(cx.rejected);
+    let (batch, receipt) = tracked_as("good", 3);
+    let stats = driver.drive(sink_input(vec![batch]).await).await;
+    assert_eq!(stats, RunStats { delivered: 0, rejected: 0, errored: 3 });
+    let mut routed = strata_core::testing::collect(&mut dead_letters, 3, Duration::from_secs(5)).await;
+    assert_eq!(routed.len(), 3);
+    assert_eq!(field(&routed[0], "metadata.dead_letter.retries_exhausted"), Some(&true.into()));
+    assert_eq!(field(&routed[0], "metadata.dead_letter.reason"), Some(&"http_server_error".into()));
+    assert_eq!(field(&routed[0], "metadata.dead_letter.http_status"), None);
+    for event in &mut routed {
+        event.take_finalizers().update_status(BatchStatus::Delivered);
+    }
+    drop(routed);
+    assert_eq!(receipt.await, BatchStatus::Delivered);
+
+    let (cx, mut dead_letters) = strata_core::testing::sink_context_with_rejected("encoder");
+    let service = Scripted { fail_encode: true, ..Default::default() };
+    let driver =
+        Driver::new(service, &BatchConfig::default(), &fast_request(), Compression::None, cx.metrics)
+            .unwrap()
+            .with_rejected(cx.rejected);
+    let (batch, receipt) = tracked(2);
+    assert_eq!(driver.drive(sink_input(vec![batch]).await).await.rejected, 2);
+    assert_eq!(driver.service().attempts.load(Ordering::SeqCst), 0, "nothing was sent");
+    let routed = strata_core::testing::collect(&mut dead_letters, 2, Duration::from_secs(5)).await;
+    assert_eq!(routed.len(), 2);
+    assert_eq!(field(&routed[0], "metadata.dead_letter.reason"), Some(&"encode_failed".into()));
+    // Dropped unsettled by the dead-letter side: not delivered, and not the sink's `Rejected`.
+    drop(routed);
+    assert_eq!(receipt.await, BatchStatus::Errored);
+}

@@ -76,7 +76,8 @@ impl SinkConfig for FileConfig {
             Duration::from_secs(self.idle_timeout_secs),
             cx.globals.log_schema.timestamp_key.clone(),
             cx.metrics,
-        );
+        )
+        .with_rejected(cx.rejected);
         Ok((Box::new(sink), healthcheck(base)))
     }
 

@@ -12,8 +12,10 @@
 //! the file is closed and fsynced. A write or open failure reports the events of that file as
 //! errored; the sink keeps running. An event whose path cannot be rendered (a missing field) or
 //! whose rendered path leaves the directory before the template's first placeholder (a `..`
-//! component, say from a field value) is rejected: counted as an error and discarded, never
-//! written.
+//! component, say from a field value) is rejected: counted as an error and never written. It
+//! goes to the sink's `rejected` output (`<id>.rejected`), annotated under
+//! `metadata.dead_letter` with `reason = "template_rejected"`, when a component reads that, and
+//! is discarded and reported `Rejected` otherwise.
 
 mod config;
 mod files;

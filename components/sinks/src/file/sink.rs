@@ -1,14 +1,15 @@
 //! The running `file` sink: render each event's path, encode per path, write on a blocking
 //! thread, then finalize.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
 use strata_codecs::Encoder;
-use strata_core::{ComponentError, ComponentMetrics, RateLimitedLog, Sink, SinkInput};
-use strata_event::{BatchStatus, EventBatch, EventFinalizers};
+use strata_core::{ComponentError, ComponentMetrics, RejectedOutput, Rejection, Sink, SinkInput};
+use strata_event::{BatchStatus, Event, EventBatch, EventFinalizers};
 use tokio::time::Instant;
 
 use super::Compression;
@@ -26,7 +27,8 @@ pub(crate) const MAX_OPEN_FILES: usize = 256;
 pub(crate) struct RunStats {
     /// Events written and reported delivered.
     pub(crate) written: usize,
-    /// Events refused because their path could not be rendered or left the base directory.
+    /// Events refused because their path could not be rendered or left the base directory,
+    /// whether discarded or sent to the `rejected` output.
     pub(crate) rejected: usize,
     /// Events whose file could not be opened or written.
     pub(crate) errored: usize,
@@ -45,21 +47,35 @@ struct Group {
 struct Pending {
     groups: Vec<Group>,
     by_path: HashMap<String, usize>,
+    /// The group the previous event went to: consecutive events mostly share a file.
+    last: Option<usize>,
     bytes: usize,
 }
 
 impl Pending {
-    fn group(&mut self, path: String) -> &mut Group {
-        let index = match self.by_path.get(&path) {
-            Some(&index) => index,
-            None => {
-                self.by_path.insert(path.clone(), self.groups.len());
-                let group =
-                    Group { path, bytes: Vec::new(), events: 0, finalizers: EventFinalizers::default() };
-                self.groups.push(group);
-                self.groups.len() - 1
-            }
+    fn group(&mut self, path: &str) -> &mut Group {
+        let index = match self.last.filter(|&last| self.groups[last].path == path) {
+            Some(last) => last,
+            None => match self.by_path.get(path) {
+                Some(&index) => index,
+                None => {
+                    self.by_path.insert(path.to_owned(), self.groups.len());
+                    // The first file usually takes the whole write: size it once instead of
+                    // growing (and copying) it up to the write size.
+                    let capacity = if self.groups.is_empty() { WRITE_SIZE + WRITE_SIZE / 4 } else { 0 };
+                    let bytes = Vec::with_capacity(capacity);
+                    let group = Group {
+                        path: path.to_owned(),
+                        bytes,
+                        events: 0,
+                        finalizers: EventFinalizers::default(),
+                    };
+                    self.groups.push(group);
+                    self.groups.len() - 1
+                }
+            },
         };
+        self.last = Some(index);
         &mut self.groups[index]
     }
 }
@@ -72,7 +88,7 @@ pub(crate) struct FileSink {
     max_open_files: usize,
     timestamp_key: String,
     metrics: ComponentMetrics,
-    rejected_log: RateLimitedLog,
+    rejected: RejectedOutput,
 }
 
 impl FileSink {
@@ -91,9 +107,15 @@ impl FileSink {
             idle_timeout,
             max_open_files: MAX_OPEN_FILES,
             timestamp_key,
+            rejected: RejectedOutput::unwired(metrics.clone()),
             metrics,
-            rejected_log: RateLimitedLog::default(),
         }
+    }
+
+    /// Sends events whose path is refused to the sink's `rejected` output.
+    pub(crate) fn with_rejected(mut self, rejected: RejectedOutput) -> Self {
+        self.rejected = rejected;
+        self
     }
 
     #[cfg(test)]
@@ -124,11 +146,14 @@ impl FileSink {
             };
             let Some(first) = next else { break };
             let mut pending = Pending::default();
+            let mut refused = Vec::new();
             let mut batch = Some(first);
             while let Some(current) = batch {
-                stats.rejected += self.add_batch(current, &mut pending);
+                self.add_batch(current, &mut pending, &mut refused);
                 batch = if pending.bytes < WRITE_SIZE { input.try_recv() } else { None };
             }
+            stats.rejected += refused.len();
+            self.rejected.reject_each(refused).await;
             self.write(&mut files, pending, &mut stats).await?;
         }
         let open = files.len();
@@ -138,16 +163,20 @@ impl FileSink {
         Ok(stats)
     }
 
-    /// Renders, encodes and groups the events of `batch`; returns how many were refused. The
-    /// events' finalizers move to their groups, or are finalized `Rejected` here.
-    fn add_batch(&self, batch: EventBatch, pending: &mut Pending) -> usize {
+    /// Renders, encodes and groups the events of `batch`. The events' finalizers move to their
+    /// groups; a refused event keeps its own and goes to `refused`, for the `rejected` output.
+    fn add_batch(&self, batch: EventBatch, pending: &mut Pending, refused: &mut Vec<(Event, Rejection)>) {
         let now = Utc::now();
-        let mut rejected = 0;
+        let static_path = self.template.static_path();
         for mut event in batch {
-            match self.template.render(&event, &self.timestamp_key, now) {
+            let path = match static_path {
+                Some(path) => Ok(Cow::Borrowed(path)),
+                None => self.template.render(&event, &self.timestamp_key, now).map(Cow::Owned),
+            };
+            match path {
                 Ok(path) => {
                     let finalizers = event.take_finalizers();
-                    let group = pending.group(path);
+                    let group = pending.group(&path);
                     let before = group.bytes.len();
                     self.encoder.encode(&event, &mut group.bytes);
                     group.events += 1;
@@ -155,17 +184,12 @@ impl FileSink {
                     pending.bytes += group.bytes.len() - before;
                 }
                 Err(error) => {
-                    rejected += 1;
                     self.metrics.error("template_rejected", "processing");
-                    self.metrics.discarded(1);
-                    event.take_finalizers().update_status(BatchStatus::Rejected);
-                    if let Some(suppressed) = self.rejected_log.check() {
-                        tracing::warn!(%error, suppressed, "event refused: its file path could not be rendered");
-                    }
+                    let message = format!("its file path could not be rendered: {error}");
+                    refused.push((event, Rejection::permanent("template_rejected", message)));
                 }
             }
         }
-        rejected
     }
 
     /// Writes every group (one write per file), then finalizes each group by its outcome.

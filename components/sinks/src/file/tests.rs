@@ -391,3 +391,39 @@ fn file_passes_the_compliance_helper() {
     strata_core::compliance::assert_sink_compliance("file", &config, events);
     assert_eq!(std::fs::read_to_string(path).unwrap(), "event 0\nevent 1\nevent 2\nevent 3\n");
 }
+
+#[tokio::test]
+async fn a_refused_event_goes_to_the_rejected_output_when_one_is_wired() {
+    let root = tempfile::tempdir().unwrap();
+    let (cx, mut dead_letters) = strata_core::testing::sink_context_with_rejected("file");
+    let encoder =
+        Encoder::new(&EncodingConfig::new(SerializerKind::Text), SinkFraming::NewlineDelimited).unwrap();
+    let template = PathTemplate::parse(&path_in(&root, "sink/{{ name }}.log")).unwrap();
+    let sink = FileSink::new(
+        template,
+        encoder,
+        Compression::None,
+        Duration::from_secs(30),
+        "timestamp".into(),
+        cx.metrics,
+    )
+    .with_rejected(cx.rejected);
+    let (bad, bad_receipt) = tracked(vec![event("escape", &[("name", "../../outside".into())])]);
+    let (good, good_receipt) = tracked(vec![event("fine", &[("name", "good".into())])]);
+    let stats = run(&sink, vec![bad, good]).await;
+    assert_eq!(stats, RunStats { written: 1, rejected: 1, errored: 0 });
+    assert_eq!(good_receipt.await, BatchStatus::Delivered);
+    assert_eq!(names(root.path().join("sink")), ["good.log"]);
+
+    let mut routed = strata_core::testing::collect(&mut dead_letters, 1, Duration::from_secs(5)).await;
+    assert_eq!(routed.len(), 1);
+    let log = routed[0].as_log().unwrap();
+    assert_eq!(log.get("message"), Some(&Value::from("escape")));
+    assert_eq!(log.get("metadata.dead_letter.reason"), Some(&Value::from("template_rejected")));
+    assert_eq!(log.get("metadata.dead_letter.component_type"), Some(&Value::from("file")));
+    assert_eq!(log.get("metadata.dead_letter.http_status"), None);
+    // The dead-letter side has it now; its outcome is the source's.
+    routed[0].take_finalizers().update_status(BatchStatus::Delivered);
+    drop(routed);
+    assert_eq!(bad_receipt.await, BatchStatus::Delivered);
+}

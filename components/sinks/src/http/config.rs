@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use strata_codecs::{Encoder, EncodingConfig, SerializerKind, SinkFraming};
 use strata_core::{BuildError, DataType, Healthcheck, Sink, SinkConfig, SinkContext};
+use strata_tls::ClientTlsConfig;
 
 use super::service::{BodyShape, HttpService};
 use crate::driver::{BatchConfig, Compression, Driver, HealthcheckConfig, RequestConfig};
@@ -76,7 +77,7 @@ pub struct HttpFraming {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
-    /// Where to send requests: an `http://` URI. `https://` is not supported yet. Required.
+    /// Where to send requests: an `http://` or `https://` URI. Required.
     pub uri: String,
     /// `post` or `put`. Default: `post`.
     #[serde(default)]
@@ -109,6 +110,12 @@ pub struct HttpConfig {
     /// passes.
     #[serde(default)]
     pub healthcheck: HealthcheckConfig,
+    /// TLS for `https://` URIs: `ca_file` (default: the built-in Mozilla roots),
+    /// `verify_certificate`, `verify_hostname`, `server_name`, and `crt_file` with `key_file`
+    /// for a client certificate. The scheme turns TLS on, so `enabled` is refused. The files
+    /// are read when the sink is built. Default: the defaults of each option.
+    #[serde(default)]
+    pub tls: Option<ClientTlsConfig>,
 }
 
 impl HttpConfig {
@@ -135,11 +142,16 @@ impl SinkConfig for HttpConfig {
     async fn build(&self, cx: SinkContext) -> Result<(Box<dyn Sink>, Healthcheck), BuildError> {
         let service = self.service()?;
         let healthcheck = self.healthcheck.build(service.healthcheck());
-        let driver = Driver::new(service, &self.batch, &self.request, self.compression, cx.metrics)?;
+        let driver = Driver::new(service, &self.batch, &self.request, self.compression, cx.metrics)?
+            .with_rejected(cx.rejected);
         Ok((Box::new(driver), healthcheck))
     }
 
     fn input(&self) -> DataType {
         DataType::ALL
+    }
+
+    fn validate(&self) -> Vec<String> {
+        self.tls.as_ref().map(|tls| tls.validate(false)).unwrap_or_default()
     }
 }

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -28,7 +29,7 @@ pub(crate) enum BodyShape {
 }
 
 pub(crate) struct HttpService {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     uri: Uri,
     method: Method,
     /// Content type, auth and the user's headers, resolved once.
@@ -46,17 +47,11 @@ impl HttpService {
         let uri: Uri = config.uri.parse().map_err(|error| {
             BuildError::new(format!("option `uri`: invalid URI `{}`: {error}", config.uri))
         })?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(BuildError::new(format!(
-                    "option `uri`: `{}` needs TLS, which the http sink does not support yet; use http://",
-                    config.uri
-                )));
-            }
-            _ => {
-                return Err(BuildError::new(format!("option `uri`: `{}` is not an http:// URI", config.uri)));
-            }
+        if !matches!(uri.scheme_str(), Some("http" | "https")) {
+            return Err(BuildError::new(format!(
+                "option `uri`: `{}` is not an http:// or https:// URI",
+                config.uri
+            )));
         }
         let mut headers = HeaderMap::new();
         let content_type = match (shape, encoder.kind()) {
@@ -91,7 +86,7 @@ impl HttpService {
             HttpMethod::Post => Method::POST,
             HttpMethod::Put => Method::PUT,
         };
-        let client = Client::builder(TokioExecutor::new()).build_http();
+        let client = Client::builder(TokioExecutor::new()).build(connector(config)?);
         Ok(Self { client, uri, method, headers, encoder, shape })
     }
 
@@ -125,6 +120,26 @@ impl HttpService {
             if status.is_server_error() { Err(format!("HEAD {uri} answered {status}")) } else { Ok(()) }
         }
     }
+}
+
+/// A connector for both schemes: TLS for `https://` URIs, with the `tls` options. They are read
+/// (and their files checked) even for an `http://` URI, so that a bad file is found at once and
+/// not when the URI changes.
+fn connector(config: &HttpConfig) -> Result<HttpsConnector<HttpConnector>, BuildError> {
+    let tls = config.tls.clone().unwrap_or_default();
+    let tls_error = |error: strata_tls::TlsError| BuildError::new(error.to_string());
+    let builder =
+        HttpsConnectorBuilder::new().with_tls_config(tls.client_config().map_err(tls_error)?).https_or_http();
+    let builder = match &tls.server_name {
+        Some(name) => builder.with_server_name_resolver(FixedServerNameResolver::new(
+            tls.server_name(name).map_err(tls_error)?,
+        )),
+        None => builder,
+    };
+    let mut http = HttpConnector::new();
+    // The scheme is the TLS layer's business; the TCP layer must take `https://` URIs too.
+    http.enforce_http(false);
+    Ok(builder.enable_http1().wrap_connector(http))
 }
 
 /// An error with its causes, which hold the useful part (`connection refused`).
@@ -187,7 +202,7 @@ impl Service for HttpService {
             // Reading the body to its end lets the connection go back to the pool; a body that
             // fails to arrive does not change the outcome the status already gave.
             let _ = response.into_body().collect().await;
-            classify(status)
+            classify(status).map_err(|error| error.with_http_status(status.as_u16()))
         }
     }
 }

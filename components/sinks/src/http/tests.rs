@@ -329,8 +329,8 @@ async fn bad_options_fail_the_build_by_name() {
         let config: HttpConfig = toml::from_str(text).unwrap();
         async move { config.build(sink_context("http")).await.err().unwrap().to_string() }
     };
-    let https = build("uri = \"https://example.com\"\nencoding.codec = \"json\"").await;
-    assert!(https.contains("TLS"), "{https}");
+    let ftp = build("uri = \"ftp://example.com\"\nencoding.codec = \"json\"").await;
+    assert!(ftp.contains("not an http:// or https:// URI"), "{ftp}");
     let header = build("uri = \"http://a\"\nencoding.codec = \"json\"\nheaders.\"bad header\" = \"x\"").await;
     assert!(header.contains("headers.bad header"), "{header}");
     let batch = build("uri = \"http://a\"\nencoding.codec = \"json\"\nbatch.max_events = 0").await;
@@ -372,4 +372,138 @@ fn the_example_parses_and_builds() {
     let config: HttpConfig = options.try_into().unwrap();
     assert_eq!(config.batch.max_events, 500);
     assert!(config.service().is_ok());
+}
+
+// HTTPS.
+
+use strata_tls::testing::{Authority, Identity};
+use strata_tls::{ServerTlsConfig, TlsAcceptor};
+
+/// A TLS listener for the test server: each handshake runs inline, which is enough for a test.
+struct TlsTestListener {
+    listener: tokio::net::TcpListener,
+    acceptor: TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsTestListener {
+    type Io = strata_tls::tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, SocketAddr) {
+        loop {
+            let Ok((tcp, peer)) = self.listener.accept().await else { continue };
+            if let Ok(tls) = self.acceptor.accept(tcp, Duration::from_secs(5)).await {
+                return (tls, peer);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+}
+
+/// An HTTPS test server with `server`'s certificate; with `ca`, it requires client certificates
+/// from that authority.
+async fn start_tls_server(server: &Identity, ca: Option<&Authority>) -> (SocketAddr, Arc<Server>) {
+    let options = ServerTlsConfig {
+        enabled: Some(true),
+        crt_file: Some(server.crt_file.clone()),
+        key_file: Some(server.key_file.clone()),
+        ca_file: ca.map(|ca| ca.ca_file.clone()),
+        verify_certificate: ca.is_some(),
+        alpn_protocols: Vec::new(),
+    };
+    let acceptor = options.acceptor().unwrap().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Arc::new(Server::default());
+    let app = axum::Router::new().fallback(handle).with_state(state.clone());
+    tokio::spawn(async move { axum::serve(TlsTestListener { listener, acceptor }, app).await.unwrap() });
+    (addr, state)
+}
+
+/// The sink's options for `uri` with `tls` options; a failing request is retried twice, quickly.
+fn https_config(uri: &str, tls: &[(&str, String)]) -> HttpConfig {
+    let mut text = format!(
+        "uri = \"{uri}\"\nencoding.codec = \"json\"\nrequest.retry_initial_backoff_secs = 0.05\nrequest.retry_max_duration_secs = 0.2\nrequest.retry_attempts = 2\n"
+    );
+    for (option, value) in tls {
+        text.push_str(&format!("tls.{option} = {value:?}\n"));
+    }
+    toml::from_str(&text).unwrap()
+}
+
+/// `run`, bounded: a sink that never finishes fails the test instead of hanging it.
+async fn run_tls(config: &HttpConfig, batches: Vec<EventBatch>) -> RunStats {
+    tokio::time::timeout(Duration::from_secs(20), run(config, batches)).await.expect("the sink finishes")
+}
+
+fn path(path: &std::path::Path) -> String {
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn https_delivers_to_a_server_that_requires_a_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Authority::new(dir.path(), "test");
+    let (addr, server) = start_tls_server(&ca.server(dir.path(), "server"), Some(&ca)).await;
+    let client = ca.client(dir.path(), "client");
+    let tls = [
+        ("ca_file", path(&ca.ca_file)),
+        ("crt_file", path(&client.crt_file)),
+        ("key_file", path(&client.key_file)),
+    ];
+    let config = https_config(&format!("https://localhost:{}/ingest", addr.port()), &tls);
+    assert_eq!(config.validate(), Vec::<String>::new());
+    let (_, healthcheck) = config.build(sink_context("http")).await.unwrap();
+    healthcheck.await.expect("the healthcheck reaches the server over TLS");
+    let (batch, receipt) = tracked(3);
+    let stats = run_tls(&config, vec![batch]).await;
+    assert_eq!(stats, RunStats { delivered: 3, rejected: 0, errored: 0 });
+    assert_eq!(receipt.await, BatchStatus::Delivered);
+    // The healthcheck's `HEAD` has an empty body.
+    let all: Vec<String> =
+        server.bodies().iter().filter(|body| !body.is_empty()).flat_map(|body| messages(body)).collect();
+    assert_eq!(all, ["event 0", "event 1", "event 2"]);
+
+    // Without the client certificate the server refuses the handshake: retried, then errored.
+    let anonymous = https_config(&format!("https://localhost:{}/ingest", addr.port()), &tls[..1]);
+    let stats = run_tls(&anonymous, vec![EventBatch::new(events(2))]).await;
+    assert_eq!(stats, RunStats { delivered: 0, rejected: 0, errored: 2 });
+}
+
+#[tokio::test]
+async fn https_checks_the_server_against_the_roots_and_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Authority::new(dir.path(), "test");
+    let named = ca.server_for(dir.path(), "named", &["collector.test"]);
+    let (addr, server) = start_tls_server(&named, None).await;
+    let uri = format!("https://127.0.0.1:{}/ingest", addr.port());
+
+    // The built-in roots do not know the test authority.
+    let (_, healthcheck) = https_config(&uri, &[]).build(sink_context("http")).await.unwrap();
+    let error = healthcheck.await.expect_err("an unknown authority is refused");
+    assert!(error.contains("certificate"), "{error}");
+    // The authority is trusted, but the certificate is not for 127.0.0.1.
+    let trusted = [("ca_file", path(&ca.ca_file))];
+    let stats = run_tls(&https_config(&uri, &trusted), vec![EventBatch::new(events(1))]).await;
+    assert_eq!(stats.errored, 1);
+    assert!(server.bodies().is_empty());
+    // `server_name` names the certificate's host.
+    let renamed = [("ca_file", path(&ca.ca_file)), ("server_name", "collector.test".to_owned())];
+    let stats = run_tls(&https_config(&uri, &renamed), vec![EventBatch::new(events(1))]).await;
+    assert_eq!(stats.delivered, 1);
+    assert_eq!(server.bodies().len(), 1);
+}
+
+#[tokio::test]
+async fn tls_options_are_checked_and_a_bad_file_fails_the_build_by_name() {
+    let enabled: HttpConfig =
+        toml::from_str("uri = \"https://a\"\nencoding.codec = \"json\"\ntls.enabled = true").unwrap();
+    assert!(enabled.validate()[0].contains("`tls.enabled` does not apply"), "{:?}", enabled.validate());
+    let missing = std::env::temp_dir().join("strata-no-such-dir/ca.pem");
+    let config = https_config("https://a", &[("ca_file", path(&missing))]);
+    let error = config.build(sink_context("http")).await.err().unwrap().to_string();
+    assert!(error.contains("`tls.ca_file`") && error.contains(&path(&missing)), "{error}");
 }

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use strata_codecs::{Encoder, EncodingConfig, SinkFraming};
 use strata_core::{BuildError, DataType, Healthcheck, Sink, SinkConfig, SinkContext};
+use strata_tls::ClientTlsConfig;
 
 use super::datagram::{DatagramSink, DatagramTarget};
 use super::stream::{StreamSink, StreamTarget};
@@ -19,6 +20,10 @@ address = "collector.internal:5000"
 encoding.codec = "json"
 framing.method = "newline_delimited"
 keepalive.time_secs = 60
+# tls.enabled = true
+# tls.ca_file = "/etc/strata/tls/ca.pem"
+# tls.crt_file = "/etc/strata/tls/client.pem"
+# tls.key_file = "/etc/strata/tls/client.key"
 "#;
 
 /// The sink's options, tagged by `mode`.
@@ -50,9 +55,16 @@ pub struct TcpConfig {
     /// TCP keepalive. Default: off.
     #[serde(default)]
     pub keepalive: Option<KeepaliveConfig>,
-    /// `enabled` (default true): at start, open a connection to `address` and close it.
+    /// `enabled` (default true): at start, open a connection to `address` (with the TLS
+    /// handshake when TLS is on) and close it.
     #[serde(default)]
     pub healthcheck: HealthcheckConfig,
+    /// TLS, on with `enabled = true`: `ca_file` (default: the built-in Mozilla roots),
+    /// `verify_certificate`, `verify_hostname`, `server_name` (default: the host in `address`),
+    /// and `crt_file` with `key_file` for a client certificate. The files are read when the sink
+    /// is built. Default: off.
+    #[serde(default)]
+    pub tls: Option<ClientTlsConfig>,
 }
 
 /// `mode = "udp"`.
@@ -160,6 +172,12 @@ impl FramingConfig {
     }
 }
 
+/// The host part of `host:port` or `[ipv6]:port`, for TLS's server name.
+fn host(address: &str) -> &str {
+    let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+    host.strip_prefix('[').and_then(|host| host.strip_suffix(']')).unwrap_or(host)
+}
+
 fn encoder(encoding: &EncodingConfig, framing: SinkFraming) -> Result<Encoder, BuildError> {
     Encoder::new(encoding, framing).map_err(|error| BuildError::new(format!("option `encoding`: {error}")))
 }
@@ -170,7 +188,13 @@ impl SocketConfig {
     fn build_tcp(config: &TcpConfig, cx: SinkContext) -> Result<Built, BuildError> {
         let encoder = encoder(&config.encoding, config.framing.sink_framing()?)?;
         let keepalive = config.keepalive.map(|keepalive| keepalive.time_secs.map(Duration::from_secs));
-        let target = StreamTarget::Tcp { address: config.address.clone(), keepalive };
+        let tls = match &config.tls {
+            Some(tls) if tls.is_enabled() => Some(
+                tls.connector(host(&config.address)).map_err(|error| BuildError::new(error.to_string()))?,
+            ),
+            _ => None,
+        };
+        let target = StreamTarget::Tcp { address: config.address.clone(), keepalive, tls };
         Ok(stream(target, config.send_buffer_bytes, encoder, &config.healthcheck, cx))
     }
 
@@ -178,7 +202,8 @@ impl SocketConfig {
         let encoder = encoder(&config.encoding, SinkFraming::Bytes)?;
         let target = DatagramTarget::Udp { address: config.address.clone() };
         let healthcheck = config.healthcheck.build(target.clone().healthcheck());
-        let sink = DatagramSink::new(target, config.send_buffer_bytes, encoder, cx.metrics);
+        let sink = DatagramSink::new(target, config.send_buffer_bytes, encoder, cx.metrics)
+            .with_rejected(cx.rejected);
         Ok((Box::new(sink), healthcheck))
     }
 
@@ -199,7 +224,8 @@ impl SocketConfig {
                 let encoder = encoder(&config.encoding, SinkFraming::Bytes)?;
                 let target = DatagramTarget::Unix { path: config.path.clone() };
                 let healthcheck = config.healthcheck.build(target.clone().healthcheck());
-                let sink = DatagramSink::new(target, config.send_buffer_bytes, encoder, cx.metrics);
+                let sink = DatagramSink::new(target, config.send_buffer_bytes, encoder, cx.metrics)
+                    .with_rejected(cx.rejected);
                 Ok((Box::new(sink), healthcheck))
             }
         }
@@ -229,5 +255,12 @@ impl SinkConfig for SocketConfig {
 
     fn input(&self) -> DataType {
         DataType::ALL
+    }
+
+    fn validate(&self) -> Vec<String> {
+        match self {
+            SocketConfig::Tcp(TcpConfig { tls: Some(tls), .. }) => tls.validate(true),
+            _ => Vec::new(),
+        }
     }
 }

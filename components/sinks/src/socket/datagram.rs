@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use socket2::SockRef;
 use strata_codecs::Encoder;
-use strata_core::{ComponentError, ComponentMetrics, Healthcheck, RateLimitedLog, Sink, SinkInput};
+use strata_core::{
+    ComponentError, ComponentMetrics, Healthcheck, RateLimitedLog, RejectedOutput, Rejection, Sink, SinkInput,
+};
 use strata_event::BatchStatus;
 use tokio::net::{UdpSocket, UnixDatagram};
 
@@ -103,7 +105,8 @@ impl Socket {
 /// What happened to one event.
 enum Outcome {
     Sent(usize),
-    Rejected,
+    /// Refused for good; the event goes to the `rejected` output.
+    Rejected(Rejection),
     Failed,
 }
 
@@ -113,6 +116,7 @@ pub(crate) struct DatagramSink {
     encoder: Encoder,
     metrics: ComponentMetrics,
     log: RateLimitedLog,
+    rejected: RejectedOutput,
 }
 
 impl DatagramSink {
@@ -122,7 +126,14 @@ impl DatagramSink {
         encoder: Encoder,
         metrics: ComponentMetrics,
     ) -> Self {
-        Self { target, send_buffer_bytes, encoder, metrics, log: RateLimitedLog::default() }
+        let rejected = RejectedOutput::unwired(metrics.clone());
+        Self { target, send_buffer_bytes, encoder, metrics, log: RateLimitedLog::default(), rejected }
+    }
+
+    /// Sends events too large for a datagram to the sink's `rejected` output.
+    pub(crate) fn with_rejected(mut self, rejected: RejectedOutput) -> Self {
+        self.rejected = rejected;
+        self
     }
 
     /// Opens the socket, retrying with backoff until it works (the input waits meanwhile).
@@ -149,10 +160,12 @@ impl DatagramSink {
             && datagram.len() > max
         {
             self.metrics.error("datagram_too_large", "sending");
-            if let Some(suppressed) = self.log.check() {
-                tracing::error!(target = %self.target, bytes = datagram.len(), max, suppressed, "encoded event too large for one datagram; rejected");
-            }
-            return Outcome::Rejected;
+            let message = format!(
+                "the encoded event of {} bytes is too large for one datagram to {} (at most {max})",
+                datagram.len(),
+                self.target
+            );
+            return Outcome::Rejected(Rejection::permanent("datagram_too_large", message));
         }
         let open = match socket {
             Some(open) => open,
@@ -190,7 +203,13 @@ impl Sink for DatagramSink {
                         bytes += sent;
                         BatchStatus::Delivered
                     }
-                    Outcome::Rejected => BatchStatus::Rejected,
+                    Outcome::Rejected(rejection) => {
+                        // The event goes on with its own finalizers; the rejected output settles
+                        // them, or its consumer does.
+                        event.metadata_mut().add_finalizers(finalizers);
+                        self.rejected.reject(vec![event], &rejection).await;
+                        continue;
+                    }
                     Outcome::Failed => BatchStatus::Errored,
                 };
                 finalizers.update_status(status);

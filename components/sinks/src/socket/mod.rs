@@ -12,6 +12,13 @@
 //! buffer in front of the sink. When the input ends the sink flushes and shuts the connection
 //! down.
 //!
+//! TLS (`tcp` mode, `tls.enabled = true`): every new connection runs a TLS handshake (rustls,
+//! through `strata-tls`, with a 10 s deadline) before the first write, checking the server's
+//! certificate against `tls.ca_file` or the built-in Mozilla roots and the host in `address` (or
+//! `tls.server_name`), and presenting `tls.crt_file` when the server asks for a certificate. A
+//! failed handshake is a failed connect: counted, logged, retried with backoff. The TLS files are
+//! read at build time.
+//!
 //! Delivery (stream modes): at least once, as far as TCP can tell. A batch is reported
 //! `Delivered` once `write_all` and `flush` into the kernel succeeded; a batch that was retried
 //! after a failed write may arrive twice. TCP has no acknowledgement from the application, so bytes
@@ -22,7 +29,8 @@
 //! Datagram modes (`udp`, `unix` with `unix_mode = "datagram"`) send one event per datagram, with
 //! no framing. An event is `Delivered` once the kernel accepted its datagram (datagrams carry no
 //! delivery guarantee beyond that), `Rejected` when it encodes to more than 65507 bytes in `udp`
-//! mode, and `Errored` when sending failed. Every failure is counted in
+//! mode (or handed, annotated, to the sink's `rejected` output when a component reads
+//! `<id>.rejected`), and `Errored` when sending failed. Every failure is counted in
 //! `component_errors_total`.
 
 mod config;

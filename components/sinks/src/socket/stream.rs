@@ -3,6 +3,8 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,7 +12,9 @@ use socket2::{SockRef, TcpKeepalive};
 use strata_codecs::Encoder;
 use strata_core::{ComponentError, ComponentMetrics, Healthcheck, RateLimitedLog, Sink, SinkInput};
 use strata_event::{BatchStatus, EventBatch};
-use tokio::io::AsyncWriteExt;
+use strata_tls::tokio_rustls::client::TlsStream;
+use strata_tls::{HANDSHAKE_TIMEOUT, TlsConnector};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::driver::retry::RetryPolicy;
@@ -31,10 +35,12 @@ pub(super) fn backoff(retry: u32) -> Duration {
 /// Where a stream sink connects.
 #[derive(Debug, Clone)]
 pub(crate) enum StreamTarget {
-    /// `keepalive`: `None` for off, `Some(None)` for on with the system's idle time.
+    /// `keepalive`: `None` for off, `Some(None)` for on with the system's idle time. `tls`: the
+    /// handshake to run on every new connection.
     Tcp {
         address: String,
         keepalive: Option<Option<Duration>>,
+        tls: Option<TlsConnector>,
     },
     Unix {
         path: PathBuf,
@@ -44,7 +50,8 @@ pub(crate) enum StreamTarget {
 impl std::fmt::Display for StreamTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StreamTarget::Tcp { address, .. } => write!(f, "tcp://{address}"),
+            StreamTarget::Tcp { address, tls: None, .. } => write!(f, "tcp://{address}"),
+            StreamTarget::Tcp { address, tls: Some(_), .. } => write!(f, "tls://{address}"),
             StreamTarget::Unix { path } => write!(f, "unix://{}", path.display()),
         }
     }
@@ -53,7 +60,7 @@ impl std::fmt::Display for StreamTarget {
 impl StreamTarget {
     async fn connect(&self, send_buffer_bytes: Option<usize>) -> io::Result<Connection> {
         match self {
-            StreamTarget::Tcp { address, keepalive } => {
+            StreamTarget::Tcp { address, keepalive, tls } => {
                 let stream = TcpStream::connect(address.as_str()).await?;
                 let socket = SockRef::from(&stream);
                 if let Some(bytes) = send_buffer_bytes {
@@ -66,7 +73,14 @@ impl StreamTarget {
                     }
                     socket.set_tcp_keepalive(&options)?;
                 }
-                Ok(Connection::Tcp(stream))
+                match tls {
+                    None => Ok(Connection::Tcp(stream)),
+                    Some(tls) => {
+                        let stream =
+                            tls.connect(stream, HANDSHAKE_TIMEOUT).await.map_err(io::Error::other)?;
+                        Ok(Connection::Tls(Box::new(stream)))
+                    }
+                }
             }
             StreamTarget::Unix { path } => {
                 let stream = UnixStream::connect(path).await?;
@@ -95,6 +109,7 @@ impl StreamTarget {
 /// An open connection.
 enum Connection {
     Tcp(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
     Unix(UnixStream),
 }
 
@@ -102,12 +117,15 @@ impl Connection {
     /// True when the peer has closed its end (or the connection failed). A write into a
     /// half-closed TCP connection succeeds locally and is then lost, so this is checked first.
     /// Whatever the peer sent us is read and ignored.
-    fn peer_closed(&self) -> bool {
+    fn peer_closed(&mut self) -> bool {
         let mut scratch = [0; 1024];
         // Bounded, so that a peer that keeps talking cannot keep the sink here.
         for _ in 0..64 {
             let read = match self {
                 Connection::Tcp(stream) => stream.try_read(&mut scratch),
+                // TLS records (such as TLS 1.3 session tickets) must go through rustls, not be
+                // read off the socket: one poll with a waker that does nothing.
+                Connection::Tls(stream) => try_read_tls(stream, &mut scratch),
                 Connection::Unix(stream) => stream.try_read(&mut scratch),
             };
             match read {
@@ -126,6 +144,10 @@ impl Connection {
                 stream.write_all(bytes).await?;
                 stream.flush().await
             }
+            Connection::Tls(stream) => {
+                stream.write_all(bytes).await?;
+                stream.flush().await
+            }
             Connection::Unix(stream) => {
                 stream.write_all(bytes).await?;
                 stream.flush().await
@@ -133,12 +155,25 @@ impl Connection {
         }
     }
 
-    /// Shuts the write side down; errors are moot at this point.
+    /// Shuts the write side down (after TLS's `close_notify`); errors are moot at this point.
     async fn close(self) {
         let _ = match self {
             Connection::Tcp(mut stream) => stream.shutdown().await,
+            Connection::Tls(mut stream) => stream.shutdown().await,
             Connection::Unix(mut stream) => stream.shutdown().await,
         };
+    }
+}
+
+/// `try_read` for a TLS stream: what rustls makes of the bytes waiting on the socket, without
+/// waiting for more. `WouldBlock` when nothing is there.
+fn try_read_tls(stream: &mut TlsStream<TcpStream>, scratch: &mut [u8]) -> io::Result<usize> {
+    let mut buffer = ReadBuf::new(scratch);
+    let mut context = Context::from_waker(Waker::noop());
+    match Pin::new(stream).poll_read(&mut context, &mut buffer) {
+        Poll::Ready(Ok(())) => Ok(buffer.filled().len()),
+        Poll::Ready(Err(error)) => Err(error),
+        Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
     }
 }
 
@@ -164,7 +199,7 @@ impl StreamSink {
     async fn write_until_done(&self, connection: &mut Option<Connection>, bytes: &[u8]) {
         let mut retry = 0;
         loop {
-            if connection.as_ref().is_some_and(Connection::peer_closed) {
+            if connection.as_mut().is_some_and(Connection::peer_closed) {
                 tracing::debug!(target = %self.target, "peer closed the connection; reconnecting");
                 *connection = None;
             }

@@ -322,3 +322,243 @@ fn tcp_passes_the_compliance_helper() {
     strata_core::compliance::assert_sink_compliance("socket", &tcp_config(port), events.collect());
     assert_eq!(server.join().unwrap(), "event 0\nevent 1\nevent 2\nevent 3\n");
 }
+
+#[tokio::test]
+async fn an_event_too_large_for_a_datagram_goes_to_the_rejected_output_when_wired() {
+    let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = server.local_addr().unwrap().port();
+    let (notifier, receipt) = BatchNotifier::new();
+    let mut metadata = EventMetadata::default();
+    metadata.add_finalizers(EventFinalizers::new(notifier));
+    let big = Event::Log(LogEvent::from_message("x".repeat(super::datagram::MAX_UDP_DATAGRAM + 1), metadata));
+    let (cx, mut dead_letters) = strata_core::testing::sink_context_with_rejected("socket");
+    let (sink, _) = udp_config(port).build(cx).await.unwrap();
+    sink.run(sink_input(vec![EventBatch::new(vec![big])]).await).await.unwrap();
+    let routed = strata_core::testing::collect(&mut dead_letters, 1, Duration::from_secs(5)).await;
+    assert_eq!(routed.len(), 1);
+    let reason = routed[0].as_log().unwrap().get("metadata.dead_letter.reason").cloned();
+    assert_eq!(reason, Some("datagram_too_large".into()));
+    // Dropped by the dead-letter side without an outcome: not delivered, and not the sink's say.
+    drop(routed);
+    assert_eq!(receipt.await, BatchStatus::Errored);
+}
+
+// TLS.
+
+use strata_tls::testing::{Authority, Identity};
+use strata_tls::{ServerTlsConfig, TlsAcceptor};
+
+/// An authority with a server certificate for `localhost` and `127.0.0.1` and a client
+/// certificate, as PEM files in a temporary directory.
+struct Pki {
+    dir: tempfile::TempDir,
+    ca: Authority,
+    server: Identity,
+    client: Identity,
+}
+
+fn pki() -> Pki {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Authority::new(dir.path(), "test");
+    let server = ca.server(dir.path(), "server");
+    let client = ca.client(dir.path(), "client");
+    Pki { dir, ca, server, client }
+}
+
+impl Pki {
+    /// A TLS server's acceptor that requires a client certificate from the authority.
+    fn acceptor(&self, server: &Identity) -> TlsAcceptor {
+        let options = ServerTlsConfig {
+            enabled: Some(true),
+            crt_file: Some(server.crt_file.clone()),
+            key_file: Some(server.key_file.clone()),
+            ca_file: Some(self.ca.ca_file.clone()),
+            verify_certificate: true,
+            alpn_protocols: Vec::new(),
+        };
+        options.acceptor().unwrap().unwrap()
+    }
+
+    /// The sink's options: TLS to `host:port`, trusting the authority, with the client certificate.
+    fn sink(&self, host: &str, port: u16) -> SocketConfig {
+        config(serde_json::json!({
+            "mode": "tcp", "address": format!("{host}:{port}"), "encoding": {"codec": "text"},
+            "tls": {
+                "enabled": true, "ca_file": self.ca.ca_file,
+                "crt_file": self.client.crt_file, "key_file": self.client.key_file,
+            },
+        }))
+    }
+}
+
+/// Accepts TLS connections until one completes its handshake, then reads `count` lines from it
+/// (or up to its end when `count` is `None`), all within 10 seconds.
+async fn read_tls_lines(listener: &TcpListener, acceptor: &TlsAcceptor, count: Option<usize>) -> Vec<String> {
+    let read = read_tls_lines_unbounded(listener, acceptor, count);
+    tokio::time::timeout(Duration::from_secs(10), read).await.expect("the lines arrive in time")
+}
+
+async fn read_tls_lines_unbounded(
+    listener: &TcpListener,
+    acceptor: &TlsAcceptor,
+    count: Option<usize>,
+) -> Vec<String> {
+    let stream = loop {
+        let (tcp, _) = listener.accept().await.unwrap();
+        // A healthcheck's connection, or one refused, may come first.
+        if let Ok(stream) = acceptor.accept(tcp, Duration::from_secs(10)).await {
+            break stream;
+        }
+    };
+    let mut lines = BufReader::new(stream).lines();
+    let mut out = Vec::new();
+    while count.is_none_or(|count| out.len() < count) {
+        match lines.next_line().await {
+            Ok(Some(line)) => out.push(line),
+            _ => break,
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn tls_lines_arrive_with_a_client_certificate_and_the_healthcheck_shakes_hands() {
+    let pki = pki();
+    let listener = tcp_listener(0);
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = pki.acceptor(&pki.server);
+    let config = pki.sink("localhost", port);
+    assert_eq!(config.validate(), Vec::<String>::new());
+
+    let (sink, healthcheck) = config.build(sink_context("socket")).await.unwrap();
+    // The healthcheck connects while the server accepts: both must run at once.
+    let accept = async { acceptor.accept(listener.accept().await.unwrap().0, Duration::from_secs(10)).await };
+    let (server_side, checked) =
+        tokio::time::timeout(Duration::from_secs(10), async { tokio::join!(accept, healthcheck) })
+            .await
+            .unwrap();
+    checked.expect("the healthcheck completes a handshake");
+    drop(server_side.expect("and the server accepted it"));
+
+    let server = tokio::spawn(async move { read_tls_lines(&listener, &acceptor, None).await });
+    let (all, receipt) = events(0, 100);
+    let batches = all.chunks(7).map(|chunk| EventBatch::new(chunk.to_vec())).collect();
+    drop(all);
+    let input = sink_input(batches).await;
+    tokio::time::timeout(Duration::from_secs(10), sink.run(input)).await.unwrap().unwrap();
+    assert_eq!(server.await.unwrap(), expected(0..100));
+    assert_eq!(receipt.await, BatchStatus::Delivered);
+}
+
+#[tokio::test]
+async fn tls_reconnects_after_the_server_closes_and_loses_nothing() {
+    let pki = pki();
+    let listener = tcp_listener(0);
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = pki.acceptor(&pki.server);
+    let cx = sink_context("socket");
+    let (tx, rx) = strata_core::buffer::memory_buffer(&BufferConfig::default(), &cx.metrics);
+    let (sink, _) = pki.sink("127.0.0.1", port).build(cx).await.unwrap();
+    let task = tokio::spawn(sink.run(SinkInput::new(rx, sink_context("socket").metrics)));
+
+    let (first, first_receipt) = events(0, 20);
+    tx.send(EventBatch::new(first)).await.unwrap();
+    // The server reads the first batch and closes the connection (with `close_notify`).
+    assert_eq!(read_tls_lines(&listener, &acceptor, Some(20)).await, expected(0..20));
+    assert_eq!(first_receipt.await, BatchStatus::Delivered);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // The sink sees the close through TLS before its next write, and reconnects.
+    let (second, second_receipt) = events(20, 20);
+    tx.send(EventBatch::new(second)).await.unwrap();
+    assert_eq!(read_tls_lines(&listener, &acceptor, Some(20)).await, expected(20..40));
+    assert_eq!(second_receipt.await, BatchStatus::Delivered);
+    drop(tx);
+    tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap();
+}
+
+#[test]
+fn an_untrusted_server_fails_the_handshake_and_is_counted_and_retried() {
+    let pki = pki();
+    let impostor = Authority::new(pki.dir.path(), "impostor").server(pki.dir.path(), "impostor");
+    let acceptor = pki.acceptor(&impostor);
+    let (attempts, recorded) = strata_core::compliance::recorded(async {
+        let listener = tcp_listener(0);
+        let port = listener.local_addr().unwrap().port();
+        let config = pki.sink("localhost", port);
+        let (sink, healthcheck) = config.build(sink_context("socket")).await.unwrap();
+        let server = tokio::spawn(async move {
+            let mut attempts = 0;
+            while let Ok((tcp, _)) = listener.accept().await {
+                attempts += 1;
+                let _ = acceptor.accept(tcp, Duration::from_secs(10)).await;
+            }
+            attempts
+        });
+        let error = healthcheck.await.expect_err("the healthcheck fails");
+        assert!(error.contains("certificate"), "{error}");
+
+        let (batch, receipt) = events(0, 1);
+        let input = sink_input(vec![EventBatch::new(batch)]).await;
+        let run = tokio::time::timeout(Duration::from_millis(900), sink.run(input)).await;
+        assert!(run.is_err(), "the sink keeps retrying");
+        server.abort();
+        // The sink was stopped mid-retry: the batch was never delivered.
+        assert_eq!(receipt.await, BatchStatus::Errored);
+        server.await.map_or(0, |attempts| attempts)
+    });
+    let failed = recorded.counter("component_errors_total", &[("error_type", "connect_failed")]).unwrap_or(0);
+    assert!(failed >= 2, "each failed handshake is counted: {failed} (server saw {attempts})");
+}
+
+#[tokio::test]
+async fn tls_options_are_checked_and_a_bad_file_fails_the_build_by_name() {
+    let forgotten = config(serde_json::json!({
+        "mode": "tcp", "address": "localhost:9000", "encoding": {"codec": "text"}, "tls": {"ca_file": "ca.pem"},
+    }));
+    assert!(forgotten.validate()[0].contains("`tls.enabled` is not set"), "{:?}", forgotten.validate());
+    let pki = pki();
+    let missing = pki.dir.path().join("missing-ca.pem");
+    let bad = config(serde_json::json!({
+        "mode": "tcp", "address": "localhost:9000", "encoding": {"codec": "text"},
+        "tls": {"enabled": true, "ca_file": missing},
+    }));
+    let error = bad.build(sink_context("socket")).await.err().unwrap().to_string();
+    assert!(error.contains("`tls.ca_file`") && error.contains(&missing.display().to_string()), "{error}");
+    assert!(
+        strata_core::parse_options::<SocketConfig>(serde_json::json!({
+            "mode": "udp", "address": "localhost:9000", "encoding": {"codec": "text"}, "tls": {"enabled": true},
+        }))
+        .is_err(),
+        "udp has no TLS"
+    );
+}
+
+/// The standard metrics and labels over TLS, with a blocking rustls server in a thread.
+#[test]
+fn tls_passes_the_compliance_helper() {
+    use std::io::Read;
+    use strata_tls::rustls;
+    let pki = pki();
+    let server_options = ServerTlsConfig {
+        enabled: Some(true),
+        crt_file: Some(pki.server.crt_file.clone()),
+        key_file: Some(pki.server.key_file.clone()),
+        ca_file: Some(pki.ca.ca_file.clone()),
+        verify_certificate: true,
+        alpn_protocols: Vec::new(),
+    };
+    let server_config = std::sync::Arc::new(server_options.server_config().unwrap());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let mut tls = rustls::StreamOwned::new(rustls::ServerConnection::new(server_config).unwrap(), tcp);
+        let mut text = String::new();
+        tls.read_to_string(&mut text).unwrap();
+        text
+    });
+    let events = (0..4).map(|n| Event::Log(LogEvent::from_message(format!("event {n}"), Default::default())));
+    strata_core::compliance::assert_sink_compliance("socket", &pki.sink("127.0.0.1", port), events.collect());
+    assert_eq!(server.join().unwrap(), "event 0\nevent 1\nevent 2\nevent 3\n");
+}

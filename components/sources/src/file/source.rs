@@ -270,17 +270,29 @@ fn events(
             }
             false => (None, None),
         };
+        // Without a per-line offset every field but the line is the same for the whole chunk:
+        // the lines stay raw (see `LogEvent::raw`) and share one schema.
+        let raw = shape.offset_key.is_none().then(|| {
+            let file = shape.file_key.clone().map(|key| (key, Value::Bytes(path.clone())));
+            shape.fields.raw_schema_with(file)
+        });
         for (line, offset) in lines {
-            let mut map = ObjectMap::new();
-            map.insert(shape.message_key.clone(), Value::Bytes(line));
-            if let Some(key) = &shape.file_key {
-                map.insert(key.clone(), Value::Bytes(path.clone()));
-            }
-            if let Some(key) = &shape.offset_key {
-                map.insert(key.clone(), Value::Integer(offset as i64));
-            }
-            let mut event = Event::from(LogEvent::from_map(map, metadata.clone()));
-            shape.fields.apply(&mut event, now);
+            let mut event = match &raw {
+                Some(schema) => Event::Log(LogEvent::raw(line, now, schema, metadata.clone())),
+                None => {
+                    let mut map = ObjectMap::new();
+                    map.insert(shape.message_key.clone(), Value::Bytes(line));
+                    if let Some(key) = &shape.file_key {
+                        map.insert(key.clone(), Value::Bytes(path.clone()));
+                    }
+                    if let Some(key) = &shape.offset_key {
+                        map.insert(key.clone(), Value::Integer(offset as i64));
+                    }
+                    let mut event = Event::from(LogEvent::from_map(map, metadata.clone()));
+                    shape.fields.apply(&mut event, now);
+                    event
+                }
+            };
             if let Some(notifier) = &notifier {
                 event.metadata_mut().add_finalizers(EventFinalizers::new(notifier.clone()));
             }

@@ -288,7 +288,7 @@ impl Tailer {
 
     /// Stats and fingerprints one path; `None` when it is too short or too old to follow.
     fn identify(&self, path: &std::path::Path) -> io::Result<Option<Found>> {
-        let file = File::open(path)?;
+        let file = open_without_waiting(path)?;
         let meta = file.metadata()?;
         if !meta.is_file() {
             return Ok(None);
@@ -405,7 +405,7 @@ impl Tailer {
     fn open(&mut self, fingerprint: Fingerprint, now: Instant) -> bool {
         let Some(file) = self.files.get(&fingerprint) else { return false };
         let result = (|| -> io::Result<Option<Handle>> {
-            let handle = File::open(&file.path)?;
+            let handle = open_without_waiting(&file.path)?;
             let meta = handle.metadata()?;
             if (meta.dev(), meta.ino()) != file.identity {
                 // Replaced since the search; the next search will sort it out.
@@ -629,4 +629,14 @@ impl Tailer {
             }
         }
     }
+}
+
+/// Opens `path` for reading without ever waiting. The search checks that a path is a regular
+/// file, but a FIFO can take its place before the open (or before a closed file is opened again,
+/// up to a search later), and opening a FIFO for reading blocks until a writer comes: the whole
+/// source would stall. `O_NONBLOCK` makes that open return at once; callers then refuse what is
+/// not the regular file they expect. On a regular file the flag changes nothing.
+pub(super) fn open_without_waiting(path: &std::path::Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)
 }

@@ -525,3 +525,20 @@ fn the_example_parses() {
     let parsed: FileConfig = strata_core::parse_options(json).unwrap();
     assert!(parsed.validate().is_empty());
 }
+
+/// A FIFO can take a file's place between the search and the open: opening it must not wait for
+/// a writer, which would stall every file of the source.
+#[test]
+fn a_fifo_in_a_files_place_is_opened_without_waiting_for_a_writer() {
+    let dir = TempDir::new().unwrap();
+    let fifo = dir.path().join("app.log");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    assert!(status.success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let opened = tailer::open_without_waiting(&fifo).and_then(|file| file.metadata());
+        let _ = tx.send(opened.map(|meta| meta.is_file()));
+    });
+    let opened = rx.recv_timeout(Duration::from_secs(5)).expect("the open returns without a writer");
+    assert!(!opened.expect("a FIFO opens"), "and is told apart from a regular file");
+}

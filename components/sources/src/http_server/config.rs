@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use strata_codecs::decoding::MaxLengthOptions;
 use strata_codecs::{DecodingConfig, DeserializerConfig, FramingConfig, FramingMethod};
 use strata_core::{BuildError, DataType, Output, Resource, SourceConfig, SourceContext};
+use strata_tls::ServerTlsConfig;
 
 pub(super) const EXAMPLE: &str = r#"type = "http_server"
 address = "127.0.0.1:8080"
@@ -21,6 +22,9 @@ address = "127.0.0.1:8080"
 # auth.strategy = "basic"
 # auth.username = "agent"
 # auth.password = "secret"
+# tls.enabled = true
+# tls.crt_file = "/etc/strata/tls/server.pem"
+# tls.key_file = "/etc/strata/tls/server.key"
 "#;
 
 fn default_path() -> String {
@@ -144,13 +148,18 @@ pub struct HttpServerConfig {
     /// How each frame becomes events. Default: `bytes` (the frame is the `message`).
     #[serde(default)]
     pub decoding: DecodingConfig,
+    /// HTTPS: `enabled`, `crt_file`, `key_file`, and `ca_file` with `verify_certificate` to
+    /// require client certificates. The files are read when the source is built. Default: off.
+    #[serde(default)]
+    pub tls: Option<ServerTlsConfig>,
 }
 
 #[async_trait]
 impl SourceConfig for HttpServerConfig {
     async fn build(&self, cx: SourceContext) -> Result<strata_core::source::Source, BuildError> {
+        let tls = super::server::acceptor(self)?;
         let listener = super::server::bind(self.address).await?;
-        Ok(Box::pin(super::server::run(self.clone(), listener, cx)))
+        Ok(Box::pin(super::server::run(self.clone(), listener, tls, cx)))
     }
 
     fn outputs(&self) -> Vec<Output> {
@@ -176,6 +185,9 @@ impl SourceConfig for HttpServerConfig {
         }
         if !(200..=299).contains(&self.response_code) {
             errors.push(format!("`response_code` must be between 200 and 299, got {}", self.response_code));
+        }
+        if let Some(tls) = &self.tls {
+            errors.extend(tls.validate());
         }
         for name in &self.headers {
             if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::serve::IncomingStream;
 use bytes::{Bytes, BytesMut};
 use chrono::Utc;
 use strata_codecs::{Decoder, DeserializerConfig, FrameError};
@@ -19,11 +21,13 @@ use strata_event::{
     BatchNotifier, BatchStatus, Event, EventBatch, EventFinalizers, EventMetadata, KeyString,
 };
 use strata_event::{SourceId, Value};
+use strata_tls::TlsAcceptor;
 use tokio::net::TcpListener;
 
 use super::HttpServerConfig;
 use super::auth::Auth;
 use super::body::{self, BodyError};
+use super::listener::TlsListener;
 use crate::common::{StandardFields, report_bad_input};
 
 /// How long requests still in flight may take to be answered after shutdown is signalled. Every
@@ -36,6 +40,30 @@ pub(super) async fn bind(address: SocketAddr) -> Result<TcpListener, BuildError>
     TcpListener::bind(address)
         .await
         .map_err(|error| BuildError::new(format!("cannot listen on {address}: {error}")))
+}
+
+/// Loads the TLS files, if TLS is on, so that a bad file fails the build.
+pub(super) fn acceptor(config: &HttpServerConfig) -> Result<Option<TlsAcceptor>, BuildError> {
+    match &config.tls {
+        Some(tls) => tls.acceptor().map_err(|error| BuildError::new(error.to_string())),
+        None => Ok(None),
+    }
+}
+
+/// The client's address, for the handler: the same for plain and TLS connections.
+#[derive(Debug, Clone, Copy)]
+struct ClientAddr(SocketAddr);
+
+impl Connected<IncomingStream<'_, TcpListener>> for ClientAddr {
+    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for ClientAddr {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
 }
 
 /// A refused request: the status, a short message for the client, and for 401 the challenge.
@@ -68,7 +96,7 @@ struct Shared {
     method: Method,
     decoder: Decoder,
     /// Set for `decoding.codec = "bytes"`: frames become events as they are (the fast path).
-    raw_message_key: Option<KeyString>,
+    raw: bool,
     fields: StandardFields,
     host_key: Option<KeyString>,
     auth: Option<Auth>,
@@ -87,6 +115,7 @@ struct Shared {
 pub(super) async fn run(
     config: HttpServerConfig,
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     cx: SourceContext,
 ) -> Result<(), ComponentError> {
     let address = listener.local_addr().map_err(|e| ComponentError::new(format!("http_server: {e}")))?;
@@ -95,7 +124,7 @@ pub(super) async fn run(
     let shared = Arc::new(Shared {
         method: config.method.as_http(),
         decoder: Decoder::new(&config.framing(), &config.decoding),
-        raw_message_key: raw.then(|| KeyString::from(cx.globals.log_schema.message_key.as_str())),
+        raw,
         // The host here is the client's address, added per request, not this machine's name.
         fields: StandardFields::new(&cx.globals.log_schema, "http_server", Some("")),
         host_key: (!host_key.is_empty()).then(|| KeyString::from(host_key.as_str())),
@@ -106,20 +135,27 @@ pub(super) async fn run(
         success: StatusCode::from_u16(config.response_code).unwrap_or(StatusCode::OK),
         out: tokio::sync::Mutex::new(cx.out),
         shutdown: cx.shutdown.clone(),
-        metrics: cx.metrics,
+        metrics: cx.metrics.clone(),
         limiter: RateLimitedLog::default(),
         config,
     });
     let app = Router::new().fallback(handle).with_state(shared);
     let signal = cx.shutdown.clone();
-    let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move { signal.recv().await });
+    let stopped = async move { signal.recv().await };
+    let make_service = app.into_make_service_with_connect_info::<ClientAddr>();
+    let serve: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match tls {
+        None => Box::pin(axum::serve(listener, make_service).with_graceful_shutdown(stopped).into_future()),
+        Some(acceptor) => {
+            let listener = TlsListener::new(listener, acceptor, cx.metrics);
+            Box::pin(axum::serve(listener, make_service).with_graceful_shutdown(stopped).into_future())
+        }
+    };
     let deadline = async {
         cx.shutdown.recv().await;
         tokio::time::sleep(DRAIN).await;
     };
     tokio::select! {
-        result = std::future::IntoFuture::into_future(serve) => {
+        result = serve => {
             result.map_err(|error| ComponentError::new(format!("http server on {address} failed: {error}")))
         }
         () = deadline => Ok(()),
@@ -128,7 +164,7 @@ pub(super) async fn run(
 
 async fn handle(
     State(shared): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>,
     request: Request,
 ) -> Response {
     match shared.accept(peer, request).await {
@@ -221,8 +257,8 @@ impl Shared {
                     return Err(Rejection::new(StatusCode::BAD_REQUEST, error.to_string()));
                 }
             };
-            if let Some(key) = &self.raw_message_key {
-                events.push(self.fields.raw_log(key, frame, metadata.clone(), now));
+            if self.raw {
+                events.push(self.fields.raw_log(frame, metadata.clone(), now));
                 continue;
             }
             let start = events.len();

@@ -59,7 +59,8 @@ async fn start_with(extra: serde_json::Value, acknowledgements: bool) -> Running
     let (mut cx, rx) = source_context("http_server", GlobalOptions::default());
     cx.acknowledgements = acknowledgements;
     let shutdown = cx.shutdown.clone();
-    let task = tokio::spawn(server::run(config, listener, cx));
+    let tls = server::acceptor(&config).expect("the TLS files load");
+    let task = tokio::spawn(server::run(config, listener, tls, cx));
     Running { shutdown, task, rx, address }
 }
 
@@ -475,4 +476,122 @@ fn the_example_is_valid() {
     json.as_object_mut().unwrap().remove("type");
     let config: HttpServerConfig = strata_core::parse_options(json).unwrap();
     assert_eq!(config.validate(), Vec::<String>::new());
+}
+
+/// One HTTPS request on a fresh TLS connection; the whole response as text.
+async fn https_post(
+    pki: &crate::socket::tests::Pki,
+    address: SocketAddr,
+    identity: Option<&strata_tls::testing::Identity>,
+    body: &str,
+) -> std::io::Result<String> {
+    let mut stream = pki.connect(address, identity).await?;
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(format!("{head}{body}").as_bytes()).await?;
+    stream.flush().await?;
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response)).await.map_err(std::io::Error::other)??;
+    Ok(String::from_utf8_lossy(&response).into_owned())
+}
+
+#[test]
+fn https_requests_are_served_and_plaintext_or_silent_clients_do_not_stop_the_listener() {
+    let pki = crate::socket::tests::pki();
+    let ((), recorded) = strata_core::compliance::recorded(async {
+        let mut running = start(serde_json::json!({"tls": pki.listener(false)})).await;
+        // A client that connects and says nothing does not hold up anyone else.
+        let _silent = TcpStream::connect(running.address).await.unwrap();
+
+        let response = https_post(&pki, running.address, None, "over https\n").await.unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        let events = running.events(1).await;
+        assert_eq!(text(&events[0], "message"), "over https");
+        assert_eq!(text(&events[0], "host"), "127.0.0.1");
+
+        let mut plain = TcpStream::connect(running.address).await.unwrap();
+        plain.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nno\n").await.unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(WAIT, plain.read_to_end(&mut answer)).await.expect("closed");
+        assert!(read.is_err() || !answer.starts_with(b"HTTP/"), "a plaintext request gets no answer");
+        running.no_events().await;
+
+        let response = https_post(&pki, running.address, None, "after\n").await.unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert_eq!(text(&running.events(1).await[0], "message"), "after");
+        let address = running.address;
+        running.stop().await;
+        assert!(TcpStream::connect(address).await.is_err(), "the port is closed at shutdown");
+    });
+    assert_eq!(crate::socket::tests::errors(&recorded, "tls_handshake_failed"), 1);
+}
+
+#[test]
+fn client_certificates_are_checked_on_https() {
+    let pki = crate::socket::tests::pki();
+    let ((), recorded) = strata_core::compliance::recorded(async {
+        let mut running = start(serde_json::json!({"tls": pki.listener(true)})).await;
+        let response = https_post(&pki, running.address, Some(&pki.client), "trusted\n").await.unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert_eq!(text(&running.events(1).await[0], "message"), "trusted");
+        for identity in [None, Some(&pki.stranger)] {
+            let response = https_post(&pki, running.address, identity, "refused\n").await;
+            assert!(response.is_err(), "{identity:?} is refused: {response:?}");
+        }
+        running.no_events().await;
+        running.stop().await;
+    });
+    assert_eq!(crate::socket::tests::errors(&recorded, "tls_handshake_failed"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_posts_over_https() {
+    let pki = crate::socket::tests::pki();
+    let mut running = start(serde_json::json!({"tls": pki.listener(true)})).await;
+    let url = format!("https://localhost:{}/", running.address.port());
+    let curl = |with_certificate: bool| {
+        let mut command = std::process::Command::new("/usr/bin/curl");
+        command.args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--data-binary",
+            "from curl\nsecond\n",
+        ]);
+        command.arg("--cacert").arg(&pki.ca.ca_file);
+        if with_certificate {
+            command.arg("--cert").arg(&pki.client.crt_file).arg("--key").arg(&pki.client.key_file);
+        }
+        command.arg(&url);
+        command
+    };
+    let mut trusted = curl(true);
+    let output = tokio::task::spawn_blocking(move || trusted.output().expect("curl runs")).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "200", "{output:?}");
+    let events = running.events(2).await;
+    assert_eq!(
+        (text(&events[0], "message"), text(&events[1], "message")),
+        ("from curl".into(), "second".into())
+    );
+    let mut anonymous = curl(false);
+    let output = tokio::task::spawn_blocking(move || anonymous.output().expect("curl runs")).await.unwrap();
+    assert!(!output.status.success(), "curl without a client certificate is refused: {output:?}");
+    running.no_events().await;
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_tls_file_fails_the_build_and_names_the_file() {
+    let pki = crate::socket::tests::pki();
+    let mut tls = pki.listener(false);
+    tls["crt_file"] = serde_json::json!(pki.server.key_file);
+    let config = config(serde_json::json!({"tls": tls}));
+    let (cx, _rx) = source_context("http_server", GlobalOptions::default());
+    let error = config.build(cx).await.err().expect("the build fails");
+    assert!(error.message.contains("`tls.crt_file`"), "{}", error.message);
+    assert!(error.message.contains(&pki.server.key_file.display().to_string()), "{}", error.message);
 }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use strata_codecs::{DecodingConfig, FramingConfig, FramingMethod};
 use strata_core::{BuildError, DataType, Output, Resource, SourceConfig, SourceContext};
+use strata_tls::ServerTlsConfig;
 
 use super::listener::{Address, Settings};
 
@@ -18,6 +19,11 @@ address = "127.0.0.1:9000"
 # connection_timeout_secs = 300
 # framing.method = "newline_delimited"
 # decoding.codec = "bytes"
+# tls.enabled = true
+# tls.crt_file = "/etc/strata/tls/server.pem"
+# tls.key_file = "/etc/strata/tls/server.key"
+# tls.ca_file = "/etc/strata/tls/ca.pem"
+# tls.verify_certificate = true
 "#;
 
 fn default_port_key() -> String {
@@ -71,6 +77,10 @@ pub struct TcpConfig {
     /// How each frame becomes an event. Default: `bytes` (the frame is the `message`).
     #[serde(default)]
     pub decoding: DecodingConfig,
+    /// TLS: `enabled`, `crt_file`, `key_file`, and `ca_file` with `verify_certificate` to
+    /// require client certificates. The files are read when the source is built. Default: off.
+    #[serde(default)]
+    pub tls: Option<ServerTlsConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,6 +189,9 @@ impl SourceConfig for SocketConfig {
             SocketConfig::UnixDatagram(c) => (c.max_length, None, None, c.socket_file_mode),
         };
         errors.extend(limit_errors(max_length, max_connections, timeout, mode));
+        if let Some(tls) = self.tls() {
+            errors.extend(tls.validate());
+        }
         errors
     }
 }
@@ -231,6 +244,14 @@ pub(crate) fn framing_with_max_length(
 }
 
 impl SocketConfig {
+    /// The TLS options, for `tcp` (the only mode with TLS).
+    pub(super) fn tls(&self) -> Option<&ServerTlsConfig> {
+        match self {
+            SocketConfig::Tcp(c) => c.tls.as_ref(),
+            _ => None,
+        }
+    }
+
     pub(super) fn address(&self) -> Address {
         match self {
             SocketConfig::Tcp(c) => {

@@ -2,12 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
-use strata_codecs::{Decoder, DecodingConfig, FrameError, FramingConfig};
+use strata_codecs::{Decoder, DecodingConfig, DeserializerConfig, FrameError, FramingConfig};
 use strata_core::{ComponentMetrics, RateLimitedLog, SourceContext};
-use strata_event::{Event, EventMetadata, KeyString, SourceId, Value};
+use strata_event::{Event, EventMetadata, KeyString, LogEvent, RawLogSchema, SourceId, Value};
 
 use super::listener::Settings;
 use crate::common::{StandardFields, report_bad_input};
@@ -18,6 +19,8 @@ pub(super) struct Peer {
     host: Value,
     /// The peer's port; `None` for Unix sockets, whose events carry the socket path as `host`.
     port: Option<Value>,
+    /// The raw-line schema with this peer's fields, built on the first raw line.
+    raw: OnceLock<Arc<RawLogSchema>>,
 }
 
 impl std::fmt::Display for Peer {
@@ -35,11 +38,13 @@ impl Peer {
         Self {
             host: Value::Bytes(Bytes::from(address.ip().to_string())),
             port: Some(Value::Integer(i64::from(address.port()))),
+            raw: OnceLock::new(),
         }
     }
 
     pub(super) fn path(path: &Path) -> Self {
-        Self { host: Value::Bytes(Bytes::from(path.to_string_lossy().into_owned())), port: None }
+        let host = Value::Bytes(Bytes::from(path.to_string_lossy().into_owned()));
+        Self { host, port: None, raw: OnceLock::new() }
     }
 }
 
@@ -52,6 +57,8 @@ pub(super) struct Receiver {
     decoding: DecodingConfig,
     /// `timestamp` and `source_type`; the host is the peer's, added by `enrich`.
     fields: StandardFields,
+    /// Frames become raw lines (`decoding.codec = "bytes"`, no syslog fields): the fast path.
+    raw: bool,
     host_key: Option<KeyString>,
     port_key: Option<KeyString>,
     /// Syslog's habits: `host` is the message's `hostname` when it has one, and the peer's address
@@ -72,6 +79,7 @@ impl Receiver {
             framing: settings.framing.clone(),
             decoding: settings.decoding.clone(),
             fields: StandardFields::new(schema, settings.source_type, Some("")),
+            raw: settings.decoding.codec == DeserializerConfig::Bytes && !settings.syslog_fields,
             host_key: key(host_key),
             port_key: settings.port_key.as_deref().and_then(key),
             syslog_fields: settings.syslog_fields,
@@ -107,6 +115,14 @@ impl Receiver {
                 other => other,
             };
             match frame {
+                Ok(Some(frame)) if self.raw => {
+                    events.push(Event::Log(LogEvent::raw(
+                        frame,
+                        now,
+                        self.raw_schema(peer),
+                        metadata.clone(),
+                    )));
+                }
                 Ok(Some(frame)) => {
                     let start = events.len();
                     if let Err(error) = decoder.deserialize(frame, &metadata, &mut events) {
@@ -123,6 +139,15 @@ impl Receiver {
             }
         }
         events
+    }
+
+    /// The standard fields and the peer's, for raw lines: the same fields `enrich` adds.
+    fn raw_schema<'p>(&self, peer: &'p Peer) -> &'p Arc<RawLogSchema> {
+        peer.raw.get_or_init(|| {
+            let host = self.host_key.clone().map(|key| (key, peer.host.clone()));
+            let port = self.port_key.clone().zip(peer.port.clone());
+            self.fields.raw_schema_with(host.into_iter().chain(port))
+        })
     }
 
     /// Adds the standard fields and the peer's, keeping any the decoder already set.

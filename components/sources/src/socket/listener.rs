@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use strata_codecs::{DecodingConfig, FramingConfig};
 use strata_core::{BuildError, ComponentError, Resource, SourceContext};
+use strata_tls::ServerTlsConfig;
 use tokio::net::{TcpListener, TcpSocket, UdpSocket, UnixDatagram, UnixListener};
 
 use super::datagram::{self, DatagramSocket};
@@ -65,14 +66,20 @@ pub(crate) enum Bound {
 }
 
 impl Bound {
-    pub(crate) async fn bind(address: &Address) -> Result<Self, BuildError> {
+    /// `tls` applies to TCP only; its files are read here, before the socket is bound.
+    pub(crate) async fn bind(address: &Address, tls: Option<&ServerTlsConfig>) -> Result<Self, BuildError> {
+        let acceptor = match tls {
+            Some(tls) => tls.acceptor().map_err(|error| BuildError::new(error.to_string()))?,
+            None => None,
+        };
         let failed = |error: std::io::Error| {
             BuildError::new(format!("cannot listen on {}: {error}", address.resource()))
         };
         Ok(match address {
-            Address::Tcp { address, receive_buffer_bytes } => {
-                Bound::Stream(StreamListener::Tcp(bind_tcp(*address, *receive_buffer_bytes).map_err(failed)?))
-            }
+            Address::Tcp { address, receive_buffer_bytes } => Bound::Stream(StreamListener::Tcp(
+                bind_tcp(*address, *receive_buffer_bytes).map_err(failed)?,
+                acceptor,
+            )),
             Address::Udp { address, receive_buffer_bytes } => Bound::Datagram(DatagramSocket::Udp(
                 bind_udp(*address, *receive_buffer_bytes).map_err(failed)?,
             )),
@@ -97,7 +104,7 @@ impl Bound {
     #[cfg(test)]
     pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
         match self {
-            Bound::Stream(StreamListener::Tcp(listener)) => listener.local_addr().ok(),
+            Bound::Stream(StreamListener::Tcp(listener, _)) => listener.local_addr().ok(),
             Bound::Datagram(DatagramSocket::Udp(socket)) => socket.local_addr().ok(),
             _ => None,
         }

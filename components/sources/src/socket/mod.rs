@@ -14,13 +14,22 @@
 //! connection goes on. `max_connections` refuses (closes at once) connections beyond the limit,
 //! and `connection_timeout_secs` closes a connection that sent nothing for that long.
 //!
+//! In `tcp` mode, `tls.enabled = true` requires TLS on every connection (rustls, through
+//! `strata-tls`); with `tls.verify_certificate = true` every client must present a certificate
+//! signed by `tls.ca_file`. The TLS files are read at build time, so a bad file fails the build.
+//! Each handshake runs in its connection's task with a deadline (`connection_timeout_secs` when
+//! shorter than the 10 s default); a failed or timed-out handshake, such as a plaintext client,
+//! is counted in `component_errors_total` (`tls_handshake_failed`, `tls_handshake_timed_out`),
+//! logged at a bounded rate, and closes that connection only.
+//!
 //! On shutdown the source stops accepting, closes every connection and returns; a Unix socket file
 //! it created is removed.
 //!
 //! Delivery: none beyond the pipeline's own. Nothing is acknowledged to the sender, so what was
 //! read and not yet delivered when the agent stops or crashes is lost.
 //!
-//! Not supported yet: TLS (`tls`), TCP keepalive options, `permit_origin`, and
+//! Not supported yet: the client certificate's subject in events, TCP keepalive options,
+//! `permit_origin`, and
 //! `shutdown_timeout_secs` (connections are closed at once on shutdown).
 
 mod config;

@@ -4,6 +4,8 @@
 //! While the source task waits on the pipeline the channel fills, each connection waits to hand
 //! over its batch and does not read, and the kernel's buffers make the senders wait in turn.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +13,7 @@ use bytes::BytesMut;
 use metrics::Gauge;
 use strata_core::{ComponentError, ShutdownSignal, SourceContext};
 use strata_event::{Event, EventBatch};
+use strata_tls::{HANDSHAKE_TIMEOUT, HandshakeError, TlsAcceptor};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
@@ -31,24 +34,36 @@ const CHANNEL_CAPACITY: usize = 4;
 /// descriptors), so it does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
+/// A TCP listener (with TLS when it has an acceptor) or a Unix stream listener.
 #[derive(Debug)]
 pub(crate) enum StreamListener {
-    Tcp(TcpListener),
+    Tcp(TcpListener, Option<TlsAcceptor>),
     Unix(UnixListener, SocketFile),
 }
 
-type Accepted = (Box<dyn AsyncRead + Send + Unpin>, Peer);
+type Stream = Box<dyn AsyncRead + Send + Unpin>;
+
+/// An accepted connection's stream, ready to read once this resolves: at once for a plain
+/// socket, after the handshake for TLS. The handshake runs in the connection's own task, so a
+/// slow or silent client never holds up the accept loop.
+type Opening = Pin<Box<dyn Future<Output = Result<Stream, HandshakeError>> + Send>>;
 
 impl StreamListener {
-    async fn accept(&self) -> std::io::Result<Accepted> {
+    async fn accept(&self, handshake_timeout: Duration) -> std::io::Result<(Opening, Peer)> {
         match self {
-            StreamListener::Tcp(listener) => {
+            StreamListener::Tcp(listener, tls) => {
                 let (stream, address) = listener.accept().await?;
-                Ok((Box::new(stream), Peer::ip(address)))
+                let opening: Opening = match tls.clone() {
+                    None => Box::pin(std::future::ready(Ok(Box::new(stream) as Stream))),
+                    Some(acceptor) => Box::pin(async move {
+                        Ok(Box::new(acceptor.accept(stream, handshake_timeout).await?) as Stream)
+                    }),
+                };
+                Ok((opening, Peer::ip(address)))
             }
             StreamListener::Unix(listener, file) => {
                 let (stream, _) = listener.accept().await?;
-                Ok((Box::new(stream), Peer::path(file.path())))
+                Ok((Box::pin(std::future::ready(Ok(Box::new(stream) as Stream))), Peer::path(file.path())))
             }
         }
     }
@@ -102,15 +117,18 @@ async fn accept_loop(
     let permits = limits.max_connections.map(|n| Arc::new(Semaphore::new(n as usize)));
     let refused = receiver.metrics.counter("connections_refused_total");
     let open = receiver.metrics.gauge("open_connections", &[]);
+    // A handshake is bounded like a silent connection, and by the TLS default when that is longer.
+    let handshake_timeout =
+        limits.connection_timeout.map_or(HANDSHAKE_TIMEOUT, |idle| idle.min(HANDSHAKE_TIMEOUT));
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
             biased;
             _ = shutdown.recv() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-            accepted = listener.accept() => accepted,
+            accepted = listener.accept(handshake_timeout) => accepted,
         };
-        let (stream, peer) = match accepted {
+        let (opening, peer) = match accepted {
             Ok(connection) => connection,
             Err(error) => {
                 receiver.metrics.error("accept_failed", "receiving");
@@ -138,21 +156,19 @@ async fn accept_loop(
         };
         open.increment(1.0);
         let task = Connection {
-            stream,
             peer,
             receiver: receiver.clone(),
             tx: tx.clone(),
             open: open.clone(),
             _permit: permit,
         };
-        connections.spawn(task.run(limits.connection_timeout, shutdown.clone()));
+        connections.spawn(task.run(opening, limits.connection_timeout, shutdown.clone()));
     }
     connections.shutdown().await;
 }
 
 /// One accepted connection; the permit is released when it ends.
 struct Connection {
-    stream: Box<dyn AsyncRead + Send + Unpin>,
     peer: Peer,
     receiver: Arc<Receiver>,
     tx: mpsc::Sender<Vec<Event>>,
@@ -168,7 +184,23 @@ impl Drop for Connection {
 }
 
 impl Connection {
-    async fn run(mut self, timeout: Option<Duration>, shutdown: ShutdownSignal) {
+    async fn run(self, opening: Opening, timeout: Option<Duration>, shutdown: ShutdownSignal) {
+        let opened = tokio::select! {
+            biased;
+            _ = shutdown.recv() => return,
+            opened = opening => opened,
+        };
+        let mut stream = match opened {
+            Ok(stream) => stream,
+            Err(error) => {
+                // A failed handshake ends this connection only; the listener goes on.
+                self.receiver.metrics.error(error.error_type(), "receiving");
+                if let Some(suppressed) = self.receiver.limiter.check() {
+                    tracing::warn!(suppressed, peer = %self.peer, "refused a connection: {error}");
+                }
+                return;
+            }
+        };
         let mut decoder = self.receiver.decoder();
         let mut buffer = BytesMut::with_capacity(READ_SIZE);
         loop {
@@ -176,7 +208,7 @@ impl Connection {
             let read = tokio::select! {
                 biased;
                 _ = shutdown.recv() => return,
-                read = read_within(&mut self.stream, &mut buffer, timeout) => read,
+                read = read_within(&mut stream, &mut buffer, timeout) => read,
             };
             let at_end = match read {
                 Ok(Some(0)) => true,

@@ -369,3 +369,234 @@ fn bad_options_are_refused() {
     .unwrap();
     assert_eq!(invalid.validate().len(), 2, "{:?}", invalid.validate());
 }
+
+// TLS: the helpers are shared with the `syslog` and `http_server` tests.
+
+/// Certificates for TLS tests, as PEM files in a temporary directory: an authority, a server
+/// certificate for `localhost` and `127.0.0.1`, a client certificate from the same authority, and
+/// one from another authority.
+pub(crate) struct Pki {
+    pub dir: tempfile::TempDir,
+    pub ca: strata_tls::testing::Authority,
+    pub server: strata_tls::testing::Identity,
+    pub client: strata_tls::testing::Identity,
+    pub stranger: strata_tls::testing::Identity,
+}
+
+pub(crate) fn pki() -> Pki {
+    use strata_tls::testing::Authority;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Authority::new(dir.path(), "test");
+    let server = ca.server(dir.path(), "server");
+    let client = ca.client(dir.path(), "client");
+    let stranger = Authority::new(dir.path(), "other").client(dir.path(), "stranger");
+    Pki { dir, ca, server, client, stranger }
+}
+
+impl Pki {
+    /// A listener's `tls` table; with `verify_certificate`, clients must present a certificate.
+    pub fn listener(&self, verify_certificate: bool) -> serde_json::Value {
+        serde_json::json!({
+            "enabled": true,
+            "crt_file": self.server.crt_file,
+            "key_file": self.server.key_file,
+            "ca_file": self.ca.ca_file,
+            "verify_certificate": verify_certificate,
+        })
+    }
+
+    /// A TLS connection to `address` that trusts the test authority, presenting `identity`.
+    pub async fn connect(
+        &self,
+        address: SocketAddr,
+        identity: Option<&strata_tls::testing::Identity>,
+    ) -> std::io::Result<strata_tls::tokio_rustls::client::TlsStream<TcpStream>> {
+        let options = strata_tls::ClientTlsConfig {
+            enabled: Some(true),
+            ca_file: Some(self.ca.ca_file.clone()),
+            crt_file: identity.map(|identity| identity.crt_file.clone()),
+            key_file: identity.map(|identity| identity.key_file.clone()),
+            ..Default::default()
+        };
+        let connector = options.connector("localhost").expect("the client config builds");
+        let tcp = TcpStream::connect(address).await?;
+        connector.connect(tcp, WAIT).await.map_err(std::io::Error::other)
+    }
+}
+
+/// `component_errors_total` for one `error_type`, as recorded.
+pub(crate) fn errors(recorded: &strata_core::compliance::Recorded, error_type: &str) -> u64 {
+    recorded.counter("component_errors_total", &[("error_type", error_type)]).unwrap_or(0)
+}
+
+#[test]
+fn tls_lines_arrive_and_a_plaintext_client_is_refused_and_counted() {
+    let pki = pki();
+    let ((), recorded) = strata_core::compliance::recorded(async {
+        let (mut running, address) = start_tcp(serde_json::json!({"tls": pki.listener(false)})).await;
+        let mut secure = pki.connect(address, None).await.expect("the handshake succeeds");
+        secure.write_all(b"over tls\nsecond\n").await.unwrap();
+        secure.flush().await.unwrap();
+        let events = collect(&mut running.rx, 2, WAIT).await;
+        assert_eq!(messages(&events), ["over tls", "second"]);
+        assert_eq!(text(&events[0], "host"), "127.0.0.1");
+
+        let mut plain = TcpStream::connect(address).await.unwrap();
+        plain.write_all(b"in the clear\n").await.unwrap();
+        // The server may answer with an alert before it closes: read to the end.
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(WAIT, plain.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "the plaintext client is refused");
+        // The listener and the connection already open go on.
+        secure.write_all(b"still served\n").await.unwrap();
+        secure.flush().await.unwrap();
+        assert_eq!(messages(&collect(&mut running.rx, 1, WAIT).await), ["still served"]);
+        let mut again = pki.connect(address, None).await.expect("a new handshake succeeds");
+        again.write_all(b"and a new one\n").await.unwrap();
+        again.flush().await.unwrap();
+        assert_eq!(messages(&collect(&mut running.rx, 1, WAIT).await), ["and a new one"]);
+        running.stop().await;
+    });
+    assert_eq!(errors(&recorded, "tls_handshake_failed"), 1);
+    let labels = [("component_kind", "source"), ("component_type", "socket"), ("stage", "receiving")];
+    assert_eq!(recorded.counter("component_errors_total", &labels), Some(1));
+}
+
+#[test]
+fn client_certificates_are_required_and_must_come_from_the_authority() {
+    let pki = pki();
+    let ((), recorded) = strata_core::compliance::recorded(async {
+        let (mut running, address) = start_tcp(serde_json::json!({"tls": pki.listener(true)})).await;
+        let mut trusted = pki.connect(address, Some(&pki.client)).await.expect("a trusted client connects");
+        trusted.write_all(b"with a certificate\n").await.unwrap();
+        trusted.flush().await.unwrap();
+        assert_eq!(messages(&collect(&mut running.rx, 1, WAIT).await), ["with a certificate"]);
+
+        // TLS 1.3 clients finish their side of the handshake before the server has checked their
+        // certificate: the refusal shows as the connection closing, and nothing arrives.
+        for identity in [None, Some(&pki.stranger)] {
+            let Ok(mut refused) = pki.connect(address, identity).await else { continue };
+            let _ = refused.write_all(b"should not arrive\n").await;
+            let _ = refused.flush().await;
+            assert!(closed_by_peer(&mut refused).await, "refused: {identity:?}");
+        }
+        assert!(collect(&mut running.rx, 1, Duration::from_millis(300)).await.is_empty());
+        running.stop().await;
+    });
+    assert_eq!(errors(&recorded, "tls_handshake_failed"), 2);
+}
+
+#[test]
+fn a_client_that_says_nothing_is_closed_after_the_handshake_deadline() {
+    let pki = pki();
+    let ((), recorded) = strata_core::compliance::recorded(async {
+        let options = serde_json::json!({"tls": pki.listener(false), "connection_timeout_secs": 1});
+        let (running, address) = start_tcp(options).await;
+        let started = Instant::now();
+        let mut silent = TcpStream::connect(address).await.unwrap();
+        assert!(closed_by_peer(&mut silent).await, "the silent connection is closed");
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(5), "{waited:?}");
+        running.stop().await;
+    });
+    assert_eq!(errors(&recorded, "tls_handshake_timed_out"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_s_client_sends_lines_with_a_client_certificate() {
+    use std::io::Write;
+    let pki = pki();
+    let (mut running, address) = start_tcp(serde_json::json!({"tls": pki.listener(true)})).await;
+    let mut openssl = std::process::Command::new("/usr/bin/openssl")
+        .args(["s_client", "-quiet", "-no_ign_eof", "-verify_return_error", "-servername", "localhost"])
+        .arg("-connect")
+        .arg(address.to_string())
+        .arg("-CAfile")
+        .arg(&pki.ca.ca_file)
+        .arg("-cert")
+        .arg(&pki.client.crt_file)
+        .arg("-key")
+        .arg(&pki.client.key_file)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl runs");
+    openssl.stdin.take().unwrap().write_all(b"from openssl\nline two\n").unwrap();
+    let events = collect(&mut running.rx, 2, WAIT).await;
+    let output = tokio::task::spawn_blocking(move || openssl.wait_with_output().unwrap()).await.unwrap();
+    assert_eq!(messages(&events), ["from openssl", "line two"], "{output:?}");
+    assert!(output.status.success(), "{output:?}");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_tls_file_fails_the_build_and_names_the_file() {
+    let pki = pki();
+    let missing = pki.dir.path().join("missing.key");
+    let mut tls = pki.listener(false);
+    tls["key_file"] = serde_json::json!(missing);
+    let config = config(serde_json::json!({"mode": "tcp", "address": "127.0.0.1:0", "tls": tls}));
+    let (cx, _rx) = source_context("socket", GlobalOptions::default());
+    let error = config.build(cx).await.err().expect("the build fails");
+    assert!(error.message.contains("`tls.key_file`"), "{}", error.message);
+    assert!(error.message.contains(&missing.display().to_string()), "{}", error.message);
+}
+
+#[test]
+fn tls_options_are_checked_and_belong_to_tcp_only() {
+    let forgotten: SocketConfig = strata_core::parse_options(serde_json::json!({
+        "mode": "tcp", "address": "127.0.0.1:9000", "tls": {"crt_file": "c.pem", "key_file": "k.pem"},
+    }))
+    .unwrap();
+    assert!(forgotten.validate().iter().any(|error| error.contains("`tls.enabled` is not set")));
+    let no_ca: SocketConfig = strata_core::parse_options(serde_json::json!({
+        "mode": "tcp", "address": "127.0.0.1:9000",
+        "tls": {"enabled": true, "crt_file": "c.pem", "key_file": "k.pem", "verify_certificate": true},
+    }))
+    .unwrap();
+    assert!(no_ca.validate().iter().any(|error| error.contains("`tls.ca_file`")), "{:?}", no_ca.validate());
+    let udp = strata_core::parse_options::<SocketConfig>(
+        serde_json::json!({"mode": "udp", "address": "127.0.0.1:9000", "tls": {"enabled": true}}),
+    );
+    assert!(udp.is_err());
+}
+
+/// The compliance helper builds the source itself on a port chosen first; a thread connects with
+/// rustls's blocking client, presenting a client certificate, until the source answers.
+#[test]
+fn tls_source_compliance() {
+    use std::io::{Read, Write};
+    use strata_tls::rustls;
+    let pki = pki();
+    let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let config = config(serde_json::json!({"mode": "tcp", "address": address, "tls": pki.listener(true)}));
+    let client_options = strata_tls::ClientTlsConfig {
+        ca_file: Some(pki.ca.ca_file.clone()),
+        crt_file: Some(pki.client.crt_file.clone()),
+        key_file: Some(pki.client.key_file.clone()),
+        ..Default::default()
+    };
+    let client_config = std::sync::Arc::new(client_options.client_config().unwrap());
+    let client = std::thread::spawn(move || {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            let Ok(tcp) = std::net::TcpStream::connect(address) else {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            };
+            let connection =
+                rustls::ClientConnection::new(client_config, "localhost".try_into().unwrap()).unwrap();
+            let mut tls = rustls::StreamOwned::new(connection, tcp);
+            tls.write_all(b"a\nb\n").unwrap();
+            tls.flush().unwrap();
+            // Held open until the source closes it at shutdown.
+            let _ = tls.read_to_end(&mut Vec::new());
+            return;
+        }
+        panic!("the source never listened on {address}");
+    });
+    let events = strata_core::compliance::assert_source_compliance("socket", &config, 2);
+    assert_eq!(messages(&events), ["a", "b"]);
+    client.join().unwrap();
+}

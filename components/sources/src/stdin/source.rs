@@ -12,7 +12,7 @@ use bytes::BytesMut;
 use chrono::Utc;
 use strata_codecs::{Decoder, FrameError};
 use strata_core::{ComponentError, ComponentMetrics, RateLimitedLog, SourceContext};
-use strata_event::{Event, EventBatch, EventMetadata, KeyString, SourceId};
+use strata_event::{Event, EventBatch, EventMetadata, SourceId};
 use tokio::sync::mpsc;
 
 use super::StdinConfig;
@@ -30,7 +30,7 @@ enum Chunk {
 struct Reader {
     decoder: Decoder,
     /// Set when frames become events as they are (`decoding.codec = "bytes"`): the fast path.
-    raw_message_key: Option<KeyString>,
+    raw: bool,
     fields: StandardFields,
     source_id: SourceId,
     metrics: ComponentMetrics,
@@ -49,10 +49,8 @@ impl Reader {
                 other => other,
             };
             match frame {
-                Ok(Some(frame)) if self.raw_message_key.is_some() => {
-                    if let Some(key) = &self.raw_message_key {
-                        events.push(self.fields.raw_log(key, frame, metadata.clone(), now));
-                    }
+                Ok(Some(frame)) if self.raw => {
+                    events.push(self.fields.raw_log(frame, metadata.clone(), now));
                 }
                 Ok(Some(frame)) => {
                     let start = events.len();
@@ -103,7 +101,7 @@ pub(super) async fn run(config: StdinConfig, mut cx: SourceContext) -> Result<()
     let (tx, mut rx) = mpsc::channel(4);
     let raw = config.decoding.codec == strata_codecs::DeserializerConfig::Bytes;
     let reader = Reader {
-        raw_message_key: raw.then(|| KeyString::from(cx.globals.log_schema.message_key.as_str())),
+        raw,
         decoder: Decoder::new(&config.framing(), &config.decoding),
         fields: StandardFields::new(&cx.globals.log_schema, "stdin", config.host_key.as_deref()),
         source_id: cx.source_id,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use strata_core::{BuildError, DataType, Output, Resource, SourceConfig, SourceContext};
+use strata_tls::ServerTlsConfig;
 
 use crate::socket::listener::Address;
 
@@ -14,6 +15,9 @@ mode = "tcp"
 address = "127.0.0.1:514"
 # max_length = 102400
 # connection_limit = 1000
+# tls.enabled = true
+# tls.crt_file = "/etc/strata/tls/server.pem"
+# tls.key_file = "/etc/strata/tls/server.key"
 "#;
 
 fn default_max_length() -> usize {
@@ -55,6 +59,11 @@ pub struct SyslogTcpConfig {
     /// The socket's kernel receive buffer (`SO_RCVBUF`) in bytes. Default: the system's.
     #[serde(default)]
     pub receive_buffer_bytes: Option<usize>,
+    /// TLS (RFC 5425 syslog over TLS): `enabled`, `crt_file`, `key_file`, and `ca_file` with
+    /// `verify_certificate` to require client certificates. The files are read when the source
+    /// is built. Default: off.
+    #[serde(default)]
+    pub tls: Option<ServerTlsConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,11 +130,23 @@ impl SourceConfig for SyslogConfig {
                 (c.max_length, c.connection_limit, c.connection_timeout_secs, c.socket_file_mode)
             }
         };
-        crate::socket::limit_errors(Some(max_length), limit, timeout, mode)
+        let mut errors = crate::socket::limit_errors(Some(max_length), limit, timeout, mode);
+        if let Some(tls) = self.tls() {
+            errors.extend(tls.validate());
+        }
+        errors
     }
 }
 
 impl SyslogConfig {
+    /// The TLS options, for `tcp` (the only mode with TLS).
+    pub(super) fn tls(&self) -> Option<&ServerTlsConfig> {
+        match self {
+            SyslogConfig::Tcp(c) => c.tls.as_ref(),
+            _ => None,
+        }
+    }
+
     pub(super) fn address(&self) -> Address {
         match self {
             SyslogConfig::Tcp(c) => {

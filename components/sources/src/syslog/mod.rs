@@ -13,7 +13,10 @@
 //! Delivery: none beyond the pipeline's own; syslog has no acknowledgements, so messages read
 //! and not yet delivered when the agent stops or crashes are lost.
 //!
-//! Not supported yet: TLS (`tls`), TCP keepalive options and `permit_origin`.
+//! In `tcp` mode, `tls` (RFC 5425) works as in the `socket` source: handshakes with a deadline,
+//! failures counted and logged, client certificates checked with `tls.verify_certificate`.
+//!
+//! Not supported yet: TCP keepalive options and `permit_origin`.
 
 mod config;
 mod source;

@@ -9,9 +9,10 @@ use super::SyslogConfig;
 use crate::socket::framing_with_max_length;
 use crate::socket::listener::{Bound, Settings};
 
-/// Binds the configured socket; a taken address fails here, at build time.
+/// Binds the configured socket and loads its TLS files; a taken address or a bad file fails here,
+/// at build time.
 pub(super) async fn bind(config: &SyslogConfig) -> Result<Bound, BuildError> {
-    Bound::bind(&config.address()).await
+    Bound::bind(&config.address(), config.tls()).await
 }
 
 pub(super) async fn run(config: SyslogConfig, bound: Bound, cx: SourceContext) -> Result<(), ComponentError> {

@@ -224,3 +224,44 @@ fn bad_options_are_refused() {
     .unwrap();
     assert_eq!(zero.validate(), ["`max_length` must be at least 1"]);
 }
+
+/// RFC 5425: octet-counted messages over TLS with a client certificate; a plaintext sender and one
+/// without a certificate are refused and counted, and the listener goes on.
+#[test]
+fn tcp_messages_over_tls_with_client_certificates() {
+    use crate::socket::tests::{errors, pki};
+    let pki = pki();
+    let ((), recorded) = strata_core::compliance::recorded(async {
+        let options = serde_json::json!({"mode": "tcp", "address": "127.0.0.1:0", "tls": pki.listener(true)});
+        let mut running = start(options).await;
+        let address = running.address.unwrap();
+
+        let mut plain = TcpStream::connect(address).await.unwrap();
+        plain.write_all(format!("{} {RFC5424}", RFC5424.len()).as_bytes()).await.unwrap();
+        let mut anonymous = pki.connect(address, None).await.expect("the client's side completes");
+        let _ = anonymous.write_all(format!("{RFC3164}\n").as_bytes()).await;
+        let _ = anonymous.flush().await;
+
+        let mut client = pki.connect(address, Some(&pki.client)).await.expect("a trusted client connects");
+        client.write_all(format!("{} {RFC5424}{RFC3164}\n", RFC5424.len()).as_bytes()).await.unwrap();
+        client.flush().await.unwrap();
+        let events = collect(&mut running.rx, 2, WAIT).await;
+        assert_eq!(events.len(), 2);
+        assert_rfc5424(&events[0]);
+        assert_rfc3164(&events[1]);
+        assert!(collect(&mut running.rx, 1, Duration::from_millis(300)).await.is_empty());
+        running.stop().await;
+    });
+    assert_eq!(errors(&recorded, "tls_handshake_failed"), 2);
+}
+
+#[test]
+fn tls_belongs_to_tcp_only() {
+    let options = serde_json::json!({"mode": "udp", "address": "127.0.0.1:514", "tls": {"enabled": true}});
+    assert!(strata_core::parse_options::<SyslogConfig>(options).is_err());
+    let incomplete: SyslogConfig = strata_core::parse_options(
+        serde_json::json!({"mode": "tcp", "address": "127.0.0.1:514", "tls": {"enabled": true}}),
+    )
+    .unwrap();
+    assert_eq!(incomplete.validate().len(), 2, "{:?}", incomplete.validate());
+}

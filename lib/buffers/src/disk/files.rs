@@ -130,21 +130,86 @@ pub(crate) fn read_ledger(dir: &Path) -> Result<LedgerState, DiskBufferError> {
 }
 
 /// Persists the reader position.
+///
+/// Normally an atomic replace. When the filesystem is full the temporary file cannot be written,
+/// and a full disk is exactly when the reader must move on and delete segments to free space, so
+/// the 32 bytes are then overwritten in place instead, which needs no new blocks. A torn in-place
+/// write fails the ledger's checksum, and a corrupt ledger means re-reading from the oldest
+/// record: duplicates at worst, never a loss.
 pub(crate) fn write_ledger(dir: &Path, acked_end: u64, durable: bool) -> Result<(), DiskBufferError> {
-    write_atomic(&dir.join(LEDGER_FILE), &format::encode_ledger(acked_end), durable)
+    let path = dir.join(LEDGER_FILE);
+    let bytes = format::encode_ledger(acked_end);
+    match write_atomic(&path, &bytes, durable) {
+        Err(DiskBufferError::Io { source, .. }) if is_no_space(&source) && path.exists() => {
+            let mut tmp = path.as_os_str().to_owned();
+            tmp.push(TMP_SUFFIX);
+            let _ = fs::remove_file(PathBuf::from(tmp));
+            let mut file = OpenOptions::new().write(true).open(&path).map_err(io_err(&path))?;
+            file.write_all(&bytes).map_err(io_err(&path))?;
+            if durable {
+                file.sync_data().map_err(io_err(&path))?;
+            }
+            Ok(())
+        }
+        other => other,
+    }
 }
 
-/// Creates a new segment file holding only its header.
-pub(crate) fn create_segment(dir: &Path, first_id: u64, durable: bool) -> Result<File, DiskBufferError> {
+/// Whether an I/O error means the filesystem or the quota is full (`ENOSPC`, `EDQUOT`): a
+/// condition that passes once space is freed, unlike a failing disk.
+pub(crate) fn is_no_space(error: &io::Error) -> bool {
+    matches!(error.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
+}
+
+/// Creates a new segment file holding only its header, not yet fsynced.
+///
+/// If the header cannot be written (a full disk) the file is removed again, so a later attempt
+/// can create it afresh.
+pub(crate) fn create_segment(dir: &Path, first_id: u64) -> Result<File, DiskBufferError> {
     let path = segment_path(dir, first_id);
     let mut file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(io_err(&path))?;
-    file.write_all(&format::encode_segment_header(first_id)).map_err(io_err(&path))?;
-    if durable {
-        file.sync_data().map_err(io_err(&path))?;
-        sync_dir(dir)?;
+    if let Err(source) = file.write_all(&format::encode_segment_header(first_id)) {
+        drop(file);
+        let _ = fs::remove_file(&path);
+        return Err(DiskBufferError::Io { path, source });
     }
     Ok(file)
 }
 
 /// The size of an empty segment, for space accounting.
 pub(crate) const EMPTY_SEGMENT_LEN: u64 = SEGMENT_HEADER_LEN as u64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ledger.tmp` made a link to `/dev/full`, so replacing the ledger fails with a real `ENOSPC`.
+    fn fill_tmp(dir: &Path) -> PathBuf {
+        let tmp = dir.join(format!("{LEDGER_FILE}{TMP_SUFFIX}"));
+        std::os::unix::fs::symlink("/dev/full", &tmp).expect("symlink");
+        tmp
+    }
+
+    #[test]
+    fn a_full_disk_overwrites_the_ledger_in_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_ledger(dir.path(), 5, true).expect("first ledger");
+        let tmp = fill_tmp(dir.path());
+        write_ledger(dir.path(), 9, true).expect("written in place");
+        assert_eq!(read_ledger(dir.path()).expect("read"), LedgerState::Valid(9));
+        assert!(!tmp.exists(), "the temporary file is gone");
+        write_ledger(dir.path(), 12, true).expect("and atomically again once there is room");
+        assert_eq!(read_ledger(dir.path()).expect("read"), LedgerState::Valid(12));
+    }
+
+    #[test]
+    fn a_full_disk_without_a_ledger_reports_no_space() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fill_tmp(dir.path());
+        match write_ledger(dir.path(), 3, true) {
+            Err(DiskBufferError::Io { source, .. }) => assert!(is_no_space(&source), "{source}"),
+            other => panic!("expected no space, got {other:?}"),
+        }
+        assert_eq!(read_ledger(dir.path()).expect("read"), LedgerState::Missing);
+    }
+}

@@ -45,7 +45,7 @@
 //! ```
 //!
 //! It is replaced atomically (write `ledger.tmp`, fsync, rename, fsync the directory). The reader
-//! writes it lazily: at most once a second while acknowledging, always before deleting a segment,
+//! writes it lazily: at most every 250 ms while acknowledging, always before deleting a segment,
 //! on [`DiskReader::close`], and without fsync when a reader is dropped. A missing or corrupt
 //! ledger makes the reader start at the oldest segment: records may be delivered twice, never lost.
 //!
@@ -69,8 +69,26 @@
 //! page cache. Power loss keeps only what was fsynced, which [`FsyncPolicy`] decides; the highest
 //! fsynced id is published by [`DiskWriter::durable`] so acknowledgements upstream can wait for it.
 //! Acknowledged records may be re-delivered after a crash if the ledger had not been written yet
-//! (at-least-once). After a failed write or fsync the writer is poisoned and refuses every later
-//! write: the page cache may have dropped the data, so pretending otherwise would lose it.
+//! (at-least-once). After a failed fsync, or a failed write for any reason but a full filesystem,
+//! the writer is poisoned and refuses every later write: the page cache may have dropped the
+//! data, so pretending otherwise would lose it.
+//!
+//! # A full filesystem
+//!
+//! `ENOSPC` or `EDQUOT` from a segment write or a segment creation loses nothing, so it does not
+//! poison. The append is all or nothing: its frames become visible to the reader only once every
+//! byte is written, and a failed one is rolled back (the active segment truncated to its last
+//! good length, segments it created removed). The active segment is then sealed, so that once
+//! the reader has acknowledged it, it can be deleted like any other (an active segment never
+//! is, and it may be what fills the disk); a reader parked at its end closes it, since an open
+//! descriptor would keep a deleted file's blocks. The failure is counted
+//! (`DiskBufferStats::no_space_errors`) and logged at a bounded rate; `WhenFull::Block` retries
+//! with a backoff of 100 ms doubling to 2 s, sooner when the reader frees a segment, and
+//! `DropNewest` drops the batch (after deleting any acknowledged sealed segment and trying once
+//! more, since under `DropNewest` no waiting writer would do it). Writing resumes by itself when
+//! space returns. The ledger is overwritten in place when its atomic replace finds no room (a
+//! torn write fails its checksum: re-delivery, not loss), and skipped while none exists yet,
+//! which is safe for the same reason: without a ledger, reading starts at the oldest segment.
 //!
 //! # Threads
 //!
@@ -84,6 +102,7 @@
 //! [`DiskReader::next_batch`] is cancel-safe. [`DiskWriter::write_batch`] is not: a dropped call
 //! may have written part of its batch (ids stay contiguous, so the next call shows how much).
 
+mod append;
 mod files;
 mod format;
 mod reader;
@@ -98,12 +117,18 @@ use std::time::Duration;
 use crate::WhenFull;
 
 pub use reader::DiskReader;
-pub use shared::DiskBufferStats;
+pub use shared::{DiskBufferStats, DiskBufferStatsHandle};
 pub use tools::{
     Decodable, InspectReport, Problem, ProblemKind, RepairReport, SegmentSummary, VerifyReport, inspect,
     repair, verify,
 };
 pub use writer::{DiskWriter, WriteOutcome};
+
+/// Appends one record frame (header with CRC32C, then the payload) to `out`, exactly as the writer
+/// does: exposed so benchmarks can time the per-record cost of framing and checksumming alone.
+pub fn encode_record_frame(out: &mut Vec<u8>, id: u64, payload: &[u8]) {
+    format::encode_frame(out, id, format::KIND_RECORD, payload);
+}
 
 /// When written data is fsynced to stable storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

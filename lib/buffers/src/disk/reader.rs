@@ -13,14 +13,14 @@ use tracing::warn;
 
 use super::files::{self, DirLock, io_err};
 use super::format::{self, Decoded, HeaderCheck, KIND_GAP, SEGMENT_HEADER_LEN};
-use super::shared::{Counters, DiskBufferStats, SegmentEnd, Shared};
+use super::shared::{Counters, DiskBufferStats, DiskBufferStatsHandle, SegmentEnd, Shared};
 use super::{DiskBufferError, run_blocking};
 
 /// How much of a segment one read pulls in.
 const READ_CHUNK: usize = 256 * 1024;
 /// The ledger is rewritten at most this often while acknowledging (and always before a segment
 /// is deleted). Crash re-delivery is bounded by what is acknowledged in this window.
-const LEDGER_INTERVAL: Duration = Duration::from_secs(1);
+const LEDGER_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Reads records in id order and acknowledges them. There is one reader per open buffer.
 ///
@@ -102,6 +102,7 @@ impl DiskReader {
                 if closed {
                     return Ok(Vec::new());
                 }
+                self.inner.release_finished_segment();
                 data_ready.await;
                 continue;
             }
@@ -176,6 +177,11 @@ impl DiskReader {
     pub fn stats(&self) -> DiskBufferStats {
         self.shared.stats()
     }
+
+    /// A handle that reads the stats while the reader is busy elsewhere.
+    pub fn stats_handle(&self) -> DiskBufferStatsHandle {
+        DiskBufferStatsHandle { shared: self.shared.clone() }
+    }
 }
 
 impl Drop for DiskReader {
@@ -187,6 +193,26 @@ impl Drop for DiskReader {
         // dropped (not crashed) reader from re-delivering what it acknowledged.
         if let Err(e) = self.shared.persist_ledger(self.acked_end, false) {
             warn!(error = %e, "could not write the disk buffer ledger on drop; records may be re-delivered");
+        }
+    }
+}
+
+impl ReaderInner {
+    /// Closes the segment file the reader has read to the end of, once the writer has sealed
+    /// it. An open descriptor keeps a deleted file's blocks allocated, so holding it while
+    /// waiting for new records could keep a full disk full after the segment is reclaimed.
+    ///
+    /// Skipped when a read is in progress on the blocking pool; that read moves on by itself.
+    fn release_finished_segment(&self) {
+        let Ok(mut core) = self.core.try_lock() else { return };
+        let finished = core.segment.as_ref().is_some_and(|seg| {
+            core.shared
+                .state()
+                .segment_end(seg.first_id)
+                .is_none_or(|end| end.sealed && seg.offset >= end.len)
+        });
+        if finished {
+            core.segment = None;
         }
     }
 }

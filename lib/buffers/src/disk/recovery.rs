@@ -47,6 +47,8 @@ impl Recovered {
             counters,
             poison: std::sync::OnceLock::new(),
             inject_write_failure: std::sync::atomic::AtomicBool::new(false),
+            inject_no_space_writes: std::sync::atomic::AtomicU64::new(0),
+            inject_no_space_creates: std::sync::atomic::AtomicU64::new(0),
             reclaim_lock: std::sync::Mutex::new(()),
             persisted_end: std::sync::atomic::AtomicU64::new(self.acked_end),
         };

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use std::fs;
 
@@ -25,6 +25,10 @@ pub(crate) struct Shared {
     pub poison: OnceLock<String>,
     /// Test hook: make the next segment write fail as if the disk had returned an error.
     pub inject_write_failure: AtomicBool,
+    /// Test hook: this many upcoming segment writes fail half-way with `ENOSPC`.
+    pub inject_no_space_writes: AtomicU64,
+    /// Test hook: this many upcoming segment creations fail with `ENOSPC`.
+    pub inject_no_space_creates: AtomicU64,
     /// Serialises ledger writes and segment deletions between the reader and the writer.
     pub reclaim_lock: Mutex<()>,
     /// The position last written to the ledger.
@@ -84,7 +88,19 @@ impl Shared {
         if acked_end <= self.persisted_end.load(Ordering::Acquire) {
             return Ok(());
         }
-        files::write_ledger(&self.config.dir, acked_end, durable)?;
+        match files::write_ledger(&self.config.dir, acked_end, durable) {
+            Ok(()) => {}
+            // No ledger yet and no space to create one. Without a ledger the next open reads
+            // from the oldest segment left, so deleting acknowledged segments stays safe (at
+            // worst some records come again); carry on, and write the ledger once there is room.
+            Err(DiskBufferError::Io { source, .. })
+                if files::is_no_space(&source) && !self.config.dir.join(files::LEDGER_FILE).exists() =>
+            {
+                debug!(acked_end, "no space to create the disk buffer ledger yet");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        }
         self.persisted_end.store(acked_end, Ordering::Release);
         Ok(())
     }
@@ -100,6 +116,7 @@ impl Shared {
             lost_records: self.counters.lost_records.load(Ordering::Relaxed),
             truncated_bytes: self.counters.truncated_bytes.load(Ordering::Relaxed),
             ledger_reset: self.counters.ledger_reset.load(Ordering::Relaxed),
+            no_space_errors: self.counters.no_space_errors.load(Ordering::Relaxed),
         }
     }
 }
@@ -165,6 +182,7 @@ pub(crate) struct Counters {
     pub lost_records: AtomicU64,
     pub truncated_bytes: AtomicU64,
     pub ledger_reset: AtomicBool,
+    pub no_space_errors: AtomicU64,
 }
 
 impl Counters {
@@ -192,4 +210,21 @@ pub struct DiskBufferStats {
     pub truncated_bytes: u64,
     /// The ledger was unreadable on open, so reading restarted at the oldest record.
     pub ledger_reset: bool,
+    /// Writes that failed because the filesystem or quota was full (`ENOSPC`, `EDQUOT`) since
+    /// open; each was rolled back, then retried (`Block`) or dropped (`DropNewest`).
+    pub no_space_errors: u64,
+}
+
+/// Reads a buffer's [`DiskBufferStats`] from anywhere, for as long as needed; it holds neither
+/// half of the buffer nor its directory lock.
+#[derive(Debug, Clone)]
+pub struct DiskBufferStatsHandle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl DiskBufferStatsHandle {
+    /// A snapshot of the buffer's gauges and counters.
+    pub fn stats(&self) -> DiskBufferStats {
+        self.shared.stats()
+    }
 }

@@ -1,21 +1,27 @@
-//! The writing half: space accounting, segment rotation, group-commit fsync, poisoning.
+//! The writing half: space accounting, waiting for room, and what a full filesystem does.
+//! The file work itself (rotation, fsync, rollback, poisoning) is in `append.rs`.
 
-use std::fs::File;
-use std::io::{self, Write};
 use std::ops::Range;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
-use tokio::time::MissedTickBehavior;
-use tracing::error;
+use tracing::{info, warn};
 
-use super::files::{self, DirLock, EMPTY_SEGMENT_LEN};
-use super::format::{self, KIND_RECORD, SEGMENT_HEADER_LEN};
+use super::append::{AppendError, WriterCore, flush_periodically, lock_core};
+use super::files::{DirLock, EMPTY_SEGMENT_LEN};
+use super::format::{self, KIND_RECORD};
 use super::shared::{Counters, DiskBufferStats, Shared};
 use super::{DiskBufferError, FsyncPolicy, run_blocking};
 use crate::WhenFull;
+
+/// The first wait after the filesystem reported no space; doubled on each failure after that.
+const NO_SPACE_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait between attempts while the filesystem stays full.
+const NO_SPACE_MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// While the filesystem stays full, a reminder is logged at most this often.
+const NO_SPACE_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// What happened to a batch handed to [`DiskWriter::write_batch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,23 +44,28 @@ pub struct DiskWriter {
     durable: watch::Receiver<u64>,
     /// The id the next record gets; only this writer assigns ids, so a copy is exact.
     next_id: u64,
+    /// Set while writes fail for lack of space: drives the backoff and the bounded logging.
+    no_space: Option<NoSpaceSpell>,
+}
+
+/// A run of writes that failed because the filesystem or quota was full.
+#[derive(Debug)]
+struct NoSpaceSpell {
+    since: Instant,
+    failures: u64,
+    last_log: Instant,
+    backoff: Duration,
 }
 
 impl DiskWriter {
     pub(crate) fn new(shared: Arc<Shared>, lock: Arc<DirLock>) -> Self {
         let next_id = shared.state().next_id;
         let (durable_tx, durable) = watch::channel(next_id);
-        let core = Arc::new(Mutex::new(WriterCore {
-            shared: shared.clone(),
-            durable_tx,
-            active: None,
-            dirty: false,
-            written_end: next_id,
-        }));
+        let core = Arc::new(Mutex::new(WriterCore::new(shared.clone(), durable_tx, next_id)));
         if let FsyncPolicy::Interval(interval) = shared.config.fsync {
             tokio::spawn(flush_periodically(Arc::downgrade(&core), interval));
         }
-        Self { shared, core, lock, durable, next_id }
+        Self { shared, core, lock, durable, next_id, no_space: None }
     }
 
     /// Writes a batch, returning the ids it got, or that it was dropped.
@@ -62,6 +73,13 @@ impl DiskWriter {
     /// Under `WhenFull::Block` this waits for the reader to free space and may write the batch
     /// in several chunks (each with its own fsync under `FsyncPolicy::Always`); under
     /// `DropNewest` the batch is written whole or not at all. An empty batch writes nothing.
+    ///
+    /// A filesystem that is full (`ENOSPC`, `EDQUOT`) before `max_size_bytes` is reached is
+    /// treated like a full buffer, not as a failure: the partial write is rolled back, the
+    /// condition is counted ([`DiskBufferStats::no_space_errors`]) and logged at a bounded rate,
+    /// and `Block` retries with backoff (and whenever the reader frees a segment) while
+    /// `DropNewest` drops the batch unless freeing acknowledged segments makes room at once.
+    /// Only other errors, and every failed fsync, poison the writer.
     ///
     /// Not cancel-safe: if the future is dropped, part of the batch may have been written.
     pub async fn write_batch<R: AsRef<[u8]>>(
@@ -84,13 +102,43 @@ impl DiskWriter {
                 Counters::add(&self.shared.counters.dropped_records, records.len() as u64);
                 return Ok(WriteOutcome::Dropped { records: records.len() });
             }
-            self.write_chunk(records).await?;
+            let mut retried = false;
+            loop {
+                match self.write_chunk(records).await {
+                    Ok(()) => {
+                        self.space_returned();
+                        break;
+                    }
+                    Err(AppendError::NoSpace(error)) => {
+                        self.no_space_failure(&error);
+                        // The failed write sealed the active segment. If the reader is done with
+                        // it, nothing else would ever delete it (no new record means no new
+                        // ack), so free it now and try once more before dropping.
+                        if !retried && self.reclaim_after_no_space().await {
+                            retried = true;
+                            continue;
+                        }
+                        Counters::add(&self.shared.counters.dropped_records, records.len() as u64);
+                        return Ok(WriteOutcome::Dropped { records: records.len() });
+                    }
+                    Err(AppendError::Fatal(error)) => return Err(error),
+                }
+            }
         } else {
             let mut rest = records;
             while !rest.is_empty() {
                 let fit = self.wait_for_room(rest).await?;
-                self.write_chunk(&rest[..fit]).await?;
-                rest = &rest[fit..];
+                match self.write_chunk(&rest[..fit]).await {
+                    Ok(()) => {
+                        self.space_returned();
+                        rest = &rest[fit..];
+                    }
+                    Err(AppendError::NoSpace(error)) => {
+                        let backoff = self.no_space_failure(&error);
+                        self.wait_for_space(backoff).await?;
+                    }
+                    Err(AppendError::Fatal(error)) => return Err(error),
+                }
             }
         }
         Ok(WriteOutcome::Written { ids: first_id..self.next_id })
@@ -141,8 +189,70 @@ impl DiskWriter {
         }
     }
 
+    /// Counts and reports a write that failed for lack of space; returns how long to wait
+    /// before the next attempt.
+    fn no_space_failure(&mut self, error: &DiskBufferError) -> Duration {
+        Counters::add(&self.shared.counters.no_space_errors, 1);
+        let dir = self.shared.config.dir.display();
+        let now = Instant::now();
+        let Some(spell) = &mut self.no_space else {
+            let action = match self.shared.config.when_full {
+                WhenFull::Block => "waiting for space (backpressure)",
+                WhenFull::DropNewest => "dropping new records until there is space",
+            };
+            warn!(dir = %dir, error = %error, "disk buffer filesystem is full; {action}");
+            let backoff = NO_SPACE_INITIAL_BACKOFF;
+            self.no_space = Some(NoSpaceSpell { since: now, failures: 1, last_log: now, backoff });
+            return backoff;
+        };
+        spell.failures += 1;
+        spell.backoff = (spell.backoff * 2).min(NO_SPACE_MAX_BACKOFF);
+        if now.duration_since(spell.last_log) >= NO_SPACE_LOG_INTERVAL {
+            spell.last_log = now;
+            let secs = now.duration_since(spell.since).as_secs();
+            warn!(dir = %dir, error = %error, failures = spell.failures, secs, "disk buffer filesystem is still full");
+        }
+        spell.backoff
+    }
+
+    /// Ends a spell of failed writes, if there was one.
+    fn space_returned(&mut self) {
+        if let Some(spell) = self.no_space.take() {
+            let dir = self.shared.config.dir.display();
+            let secs = spell.since.elapsed().as_secs();
+            info!(dir = %dir, failures = spell.failures, secs, "disk buffer filesystem has space again; writing resumed");
+        }
+    }
+
+    /// Waits before retrying a write that found no space: `backoff`, or less if the reader
+    /// frees a segment meanwhile.
+    async fn wait_for_space(&mut self, backoff: Duration) -> Result<(), DiskBufferError> {
+        let freed = self.shared.space_freed.notified();
+        tokio::pin!(freed);
+        freed.as_mut().enable();
+        if !self.reclaim_after_no_space().await {
+            let _ = tokio::time::timeout(backoff, freed).await;
+        }
+        self.check_poison()
+    }
+
+    /// Deletes acknowledged segments after a write found no space; reports whether any went.
+    ///
+    /// The segment sealed by the failed write may be acknowledged already; only the writer
+    /// knows it is sealed, so it is reclaimed here rather than waiting for an ack that happened.
+    async fn reclaim_after_no_space(&self) -> bool {
+        match self.reclaim_sealed().await {
+            Ok(reclaimed) => reclaimed,
+            // Not fatal for the writer: the reader reclaims again on its next ack.
+            Err(error) => {
+                warn!(error = %error, "could not free acknowledged disk buffer segments");
+                false
+            }
+        }
+    }
+
     /// Encodes `records` and appends them on the blocking pool.
-    async fn write_chunk<R: AsRef<[u8]>>(&mut self, records: &[R]) -> Result<(), DiskBufferError> {
+    async fn write_chunk<R: AsRef<[u8]>>(&mut self, records: &[R]) -> Result<(), AppendError> {
         let size: usize = records.iter().map(|r| format::frame_len(r.as_ref().len())).sum();
         let mut buf = Vec::with_capacity(size);
         let mut ends = Vec::with_capacity(records.len());
@@ -155,9 +265,10 @@ impl DiskWriter {
             // The directory lock travels with the write: a cancelled write that is still running
             // keeps the directory locked, so a new buffer cannot open it underneath.
             let _lock = lock;
-            lock_core(&core).write(&buf, &ends, first_id)
+            Ok(lock_core(&core).write(&buf, &ends, first_id))
         })
-        .await?;
+        .await
+        .map_err(AppendError::Fatal)??;
         self.next_id += records.len() as u64;
         Ok(())
     }
@@ -196,6 +307,19 @@ impl DiskWriter {
         self.shared.inject_write_failure.store(true, Ordering::SeqCst);
     }
 
+    /// Makes the next `writes` segment writes fail as a full filesystem does: half the bytes land,
+    /// then `ENOSPC`. Not for production.
+    #[doc(hidden)]
+    pub fn inject_no_space_for_test(&self, writes: u64) {
+        self.shared.inject_no_space_writes.store(writes, Ordering::SeqCst);
+    }
+
+    /// Makes the next `creates` segment creations fail with `ENOSPC`. Not for production.
+    #[doc(hidden)]
+    pub fn inject_no_space_on_create_for_test(&self, creates: u64) {
+        self.shared.inject_no_space_creates.store(creates, Ordering::SeqCst);
+    }
+
     fn check_poison(&self) -> Result<(), DiskBufferError> {
         match self.shared.poison.get() {
             Some(cause) => {
@@ -210,154 +334,5 @@ impl Drop for DiskWriter {
     fn drop(&mut self) {
         self.shared.state().writer_closed = true;
         self.shared.data_ready.notify_waiters();
-    }
-}
-
-/// The writer's file state, used only on blocking threads.
-#[derive(Debug)]
-struct WriterCore {
-    shared: Arc<Shared>,
-    durable_tx: watch::Sender<u64>,
-    active: Option<Active>,
-    /// Something was written since the last fsync.
-    dirty: bool,
-    /// The id after the last record written.
-    written_end: u64,
-}
-
-#[derive(Debug)]
-struct Active {
-    first_id: u64,
-    file: Arc<File>,
-    len: u64,
-}
-
-/// Locks the writer core; see [`Shared::state`] for why a poisoned mutex is not a panic.
-fn lock_core(core: &Mutex<WriterCore>) -> MutexGuard<'_, WriterCore> {
-    core.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl WriterCore {
-    /// Appends encoded frames (`ends[i]` is where frame `i` ends in `buf`), rotating segments.
-    fn write(&mut self, buf: &[u8], ends: &[usize], first_id: u64) -> Result<(), DiskBufferError> {
-        if let Some(cause) = self.shared.poison.get() {
-            return Err(DiskBufferError::Poisoned {
-                dir: self.shared.config.dir.clone(),
-                cause: cause.clone(),
-            });
-        }
-        let result = self.append(buf, ends, first_id);
-        if let Err(e) = &result {
-            self.poison(e);
-        }
-        result
-    }
-
-    fn append(&mut self, buf: &[u8], ends: &[usize], first_id: u64) -> Result<(), DiskBufferError> {
-        let max_segment = self.shared.config.effective_segment_bytes();
-        let (mut frame, mut pos) = (0, 0);
-        while frame < ends.len() {
-            let next_len = (ends[frame] - pos) as u64;
-            let active = match self.active.take() {
-                Some(a) if a.len + next_len <= max_segment || a.len == SEGMENT_HEADER_LEN as u64 => a,
-                old => self.rotate(old, first_id + frame as u64)?,
-            };
-            let mut last = frame;
-            while last + 1 < ends.len() && active.len + (ends[last + 1] - pos) as u64 <= max_segment {
-                last += 1;
-            }
-            let bytes = &buf[pos..ends[last]];
-            let path = files::segment_path(&self.shared.config.dir, active.first_id);
-            let active = self.active.insert(active);
-            if self.shared.inject_write_failure.swap(false, Ordering::SeqCst) {
-                return Err(DiskBufferError::Io { path, source: io::Error::other("injected write failure") });
-            }
-            (&*active.file).write_all(bytes).map_err(files::io_err(path))?;
-            active.len += bytes.len() as u64;
-            self.dirty = true;
-            self.written_end = first_id + last as u64 + 1;
-            {
-                let mut state = self.shared.state();
-                state.segments.insert(active.first_id, active.len);
-                state.next_id = self.written_end;
-                state.total_bytes += bytes.len() as u64;
-            }
-            self.shared.data_ready.notify_waiters();
-            (frame, pos) = (last + 1, ends[last]);
-        }
-        if self.shared.config.fsync == FsyncPolicy::Always {
-            self.sync()?;
-        }
-        Ok(())
-    }
-
-    /// Seals `old` (fsyncing it unless the policy is `Never`) and starts a segment at `first_id`.
-    fn rotate(&mut self, old: Option<Active>, first_id: u64) -> Result<Active, DiskBufferError> {
-        let durable = self.shared.config.fsync != FsyncPolicy::Never;
-        if let Some(old) = old
-            && durable
-        {
-            let path = files::segment_path(&self.shared.config.dir, old.first_id);
-            old.file.sync_data().map_err(files::io_err(path))?;
-            // Earlier segments were synced when they were sealed, or on open.
-            self.durable_tx.send_if_modified(|d| raise(d, first_id));
-        }
-        let file = files::create_segment(&self.shared.config.dir, first_id, durable)?;
-        let mut state = self.shared.state();
-        state.segments.insert(first_id, EMPTY_SEGMENT_LEN);
-        state.total_bytes += EMPTY_SEGMENT_LEN;
-        state.active = Some(first_id);
-        Ok(Active { first_id, file: Arc::new(file), len: EMPTY_SEGMENT_LEN })
-    }
-
-    /// Fsyncs the active segment and publishes the new durable watermark.
-    fn sync(&mut self) -> Result<(), DiskBufferError> {
-        if let Some(active) = &self.active
-            && self.dirty
-        {
-            let path = files::segment_path(&self.shared.config.dir, active.first_id);
-            if let Err(e) = active.file.sync_data().map_err(files::io_err(path)) {
-                self.poison(&e);
-                return Err(e);
-            }
-        }
-        self.dirty = false;
-        let end = self.written_end;
-        self.durable_tx.send_if_modified(|d| raise(d, end));
-        Ok(())
-    }
-
-    fn poison(&self, cause: &DiskBufferError) {
-        let dir = self.shared.config.dir.display();
-        error!(dir = %dir, error = %cause, "disk buffer write failed; refusing further writes until reopened");
-        let _ = self.shared.poison.set(cause.to_string());
-    }
-}
-
-/// Raises a watermark, reporting whether it moved.
-fn raise(watermark: &mut u64, to: u64) -> bool {
-    let moved = to > *watermark;
-    *watermark = (*watermark).max(to);
-    moved
-}
-
-/// The `FsyncPolicy::Interval` flusher: fsyncs on the blocking pool when something was written.
-/// It holds the writer weakly and stops once the writer is gone.
-async fn flush_periodically(core: Weak<Mutex<WriterCore>>, interval: Duration) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    ticker.tick().await;
-    loop {
-        ticker.tick().await;
-        let Some(core) = core.upgrade() else { return };
-        let synced = tokio::task::spawn_blocking(move || {
-            let mut core = lock_core(&core);
-            if core.dirty && core.shared.poison.get().is_none() { core.sync() } else { Ok(()) }
-        })
-        .await;
-        // A failed sync has poisoned the writer and been logged; nothing more to do here.
-        if !matches!(synced, Ok(Ok(()))) {
-            return;
-        }
     }
 }

@@ -18,9 +18,37 @@ pub(super) fn parse(text: &str) -> Result<ObjectMap, DecodeError> {
     if text.trim().is_empty() {
         return Err(DecodeError::Syslog { reason: "empty frame".into() });
     }
+    // RFC 5424 allows a nil timestamp (`<14>1 - host ...`), which `syslog_loose` refuses. Parse
+    // the message with a placeholder in its place and leave the timestamp out, as any other nil
+    // part is; the source then stamps the time the message arrived.
+    if let Some(at) = nil_timestamp_at(text) {
+        let patched = format!("{}{PLACEHOLDER}{}", &text[..at], &text[at + 1..]);
+        let message = syslog_loose::parse_message_with_year_exact(&patched, resolve_year, Variant::RFC5424)
+            .map_err(|reason| DecodeError::Syslog { reason })?;
+        let mut map = fields(message);
+        map.remove("timestamp");
+        return Ok(map);
+    }
     let message = syslog_loose::parse_message_with_year_exact(text, resolve_year, Variant::Either)
         .map_err(|reason| DecodeError::Syslog { reason })?;
     Ok(fields(message))
+}
+
+const PLACEHOLDER: &str = "1970-01-01T00:00:00Z";
+
+/// Where the `-` of an RFC 5424 header's nil timestamp is: after `<PRI>VERSION `.
+fn nil_timestamp_at(text: &str) -> Option<usize> {
+    let rest = text.strip_prefix('<')?;
+    let pri_len = rest.find('>')?;
+    if pri_len == 0 || pri_len > 3 || !rest[..pri_len].bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let after_pri = &rest[pri_len + 1..];
+    let version_len = after_pri.bytes().take_while(u8::is_ascii_digit).count();
+    if !(1..=2).contains(&version_len) || !after_pri[version_len..].starts_with(" - ") {
+        return None;
+    }
+    Some(1 + pri_len + 1 + version_len + 1)
 }
 
 /// RFC 3164 timestamps have no year. Take the current one, except that a December message read in

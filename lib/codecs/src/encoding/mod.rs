@@ -8,10 +8,10 @@ mod logfmt;
 mod metric;
 
 use serde::{Deserialize, Serialize};
-use strata_event::{Event, Value};
+use strata_event::{Event, LogEvent, Value};
 use vrl::path::{OwnedValuePath, parse_value_path};
 
-use crate::json::write_json_value;
+use crate::json::{write_json_fields, write_json_value};
 
 pub use csv::{CsvOptions, CsvQuoteStyle};
 pub use metric::metric_to_value;
@@ -176,6 +176,7 @@ impl Encoder {
             out.extend_from_slice(&[0; 4]);
         }
         match event {
+            Event::Log(log) if self.is_unshaped() => self.encode_log(log, out),
             Event::Log(log) => self.encode_value(log.value(), out),
             Event::Trace(trace) => self.encode_value(trace.value(), out),
             Event::Metric(metric) => match self.kind {
@@ -197,6 +198,31 @@ impl Encoder {
                 let header = format!("{} ", out.len() - start);
                 out.splice(start..start, header.into_bytes());
             }
+        }
+    }
+
+    fn is_unshaped(&self) -> bool {
+        self.only_fields.is_none() && self.except_fields.is_empty()
+    }
+
+    /// A log written whole. A raw line (see `LogEvent::raw`) is written from its parts, without
+    /// building its map, for the codecs that allow it; the bytes are the same either way.
+    fn encode_log(&self, log: &LogEvent, out: &mut Vec<u8>) {
+        match (self.kind, log.raw_parts()) {
+            (SerializerKind::Text | SerializerKind::RawMessage, _) => self.write_message(log.message(), out),
+            (SerializerKind::Json, Some(raw)) if !self.pretty => {
+                write_json_fields(out, self.timestamps, |visit| raw.for_each_field(visit))
+            }
+            _ => self.serialize(log.value(), out),
+        }
+    }
+
+    fn write_message(&self, message: Option<&Value>, out: &mut Vec<u8>) {
+        match message {
+            Some(Value::Bytes(bytes)) => out.extend_from_slice(bytes),
+            Some(Value::String(text)) => out.extend_from_slice(text.as_bytes()),
+            Some(other) => write_json_value(out, other, self.timestamps),
+            None => {}
         }
     }
 
@@ -242,12 +268,7 @@ impl Encoder {
             }
             SerializerKind::Json => write_json_value(out, value, self.timestamps),
             SerializerKind::Text | SerializerKind::RawMessage => {
-                match value.as_object().and_then(|map| map.get("message")) {
-                    Some(Value::Bytes(bytes)) => out.extend_from_slice(bytes),
-                    Some(Value::String(text)) => out.extend_from_slice(text.as_bytes()),
-                    Some(other) => write_json_value(out, other, self.timestamps),
-                    None => {}
-                }
+                self.write_message(value.as_object().and_then(|map| map.get("message")), out)
             }
             SerializerKind::Logfmt => logfmt::write(out, value, self.timestamps),
             SerializerKind::Csv => {

@@ -185,3 +185,32 @@ fn octet_counting_sink_framing_prefixes_a_decimal_length() {
     assert_eq!(out[..7], *b"3 a\nb12");
     assert_eq!(out.len(), 7 + 2 + 123);
 }
+
+#[test]
+fn a_raw_line_encodes_exactly_like_its_built_map() {
+    use strata_event::{KeyString, RawLogSchema};
+    let schema = RawLogSchema::new(
+        "message",
+        "timestamp",
+        vec![
+            (KeyString::from("source_type"), Value::from("file")),
+            (KeyString::from("host"), Value::from("box \"1\"")),
+        ],
+    )
+    .with_constants([(KeyString::from("file"), Value::from("/var/log/ä.log"))]);
+    let at = Utc.timestamp_opt(1_700_000_000, 5).unwrap();
+    let raw = LogEvent::raw("line with \"quotes\" and \\".into(), at, &schema, EventMetadata::default());
+    let built = LogEvent::from_map(raw.as_map().unwrap().clone(), EventMetadata::default());
+    let raw = LogEvent::raw("line with \"quotes\" and \\".into(), at, &schema, EventMetadata::default());
+    for codec in
+        [SerializerKind::Json, SerializerKind::Text, SerializerKind::RawMessage, SerializerKind::Logfmt]
+    {
+        for format in [TimestampFormat::Rfc3339, TimestampFormat::Unix, TimestampFormat::UnixNs] {
+            let mut config = EncodingConfig::new(codec);
+            config.timestamp_format = format;
+            let from_raw = encode(config.clone(), &Event::Log(raw.clone()));
+            assert_eq!(from_raw, encode(config, &Event::Log(built.clone())), "{codec:?} {format:?}");
+        }
+    }
+    assert!(raw.is_raw(), "json, text and raw_message wrote the line without building its map");
+}

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use globset::Glob;
 use strata_core::config::nearest;
-use strata_core::{ComponentKey, ComponentKind, DataType, OutputId, Resource};
+use strata_core::{ComponentKey, ComponentKind, DataType, OutputId, REJECTED_OUTPUT, Resource};
 
 use super::{Config, ConfigError};
 
@@ -30,6 +30,11 @@ fn collect_outputs(config: &Config, errors: &mut Vec<ConfigError>) -> Outputs {
         let ports = declared.iter().filter_map(|o| o.port.clone()).collect();
         let has_default = declared.iter().any(|o| o.port.is_none());
         outputs.components.insert(key.id().to_owned(), (ComponentKind::Transform, ports, has_default));
+    }
+    // A sink's only output is its dead-letter output, `<id>.rejected`.
+    for key in config.sinks.keys() {
+        let ports = vec![REJECTED_OUTPUT.to_owned()];
+        outputs.components.insert(key.id().to_owned(), (ComponentKind::Sink, ports, false));
     }
     let aliased = config
         .sources
@@ -62,7 +67,7 @@ fn is_glob(input: &str) -> bool {
 }
 
 /// Resolves one `inputs` entry of `consumer` to outputs.
-fn resolve(input: &str, consumer: &str, outputs: &Outputs, config: &Config) -> Result<Vec<OutputId>, String> {
+fn resolve(input: &str, consumer: &str, outputs: &Outputs) -> Result<Vec<OutputId>, String> {
     if is_glob(input) {
         let matcher = Glob::new(input).map_err(|e| format!("invalid glob `{input}`: {e}"))?.compile_matcher();
         let matched = outputs
@@ -80,10 +85,7 @@ fn resolve(input: &str, consumer: &str, outputs: &Outputs, config: &Config) -> R
         None => (input, None),
     };
     let id = outputs.aliases.get(name).map(String::as_str).unwrap_or(name);
-    let Some((_, ports, has_default)) = outputs.components.get(id) else {
-        if config.sinks.contains_key(&ComponentKey::new(id)) {
-            return Err(format!("input `{input}` is a sink; sinks have no outputs"));
-        }
+    let Some((kind, ports, has_default)) = outputs.components.get(id) else {
         let candidates: Vec<String> =
             outputs.components.keys().chain(outputs.aliases.keys()).cloned().collect();
         let hint = nearest(name, &candidates).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
@@ -98,6 +100,9 @@ fn resolve(input: &str, consumer: &str, outputs: &Outputs, config: &Config) -> R
         }
         Some(port) => Err(format!("`{id}` has no output named `{port}` (its outputs: {})", ports.join(", "))),
         None if *has_default => Ok(vec![OutputId::default_of(ComponentKey::new(id))]),
+        None if *kind == ComponentKind::Sink => Err(format!(
+            "input `{input}` is a sink; a sink's only output is `{id}.{REJECTED_OUTPUT}`, the events its destination refused"
+        )),
         None => Err(format!(
             "`{id}` has only named outputs; use one of: {}",
             ports.iter().map(|p| format!("{id}.{p}")).collect::<Vec<_>>().join(", ")
@@ -124,7 +129,7 @@ pub(super) fn validate(config: &mut Config, errors: &mut Vec<ConfigError>) {
     for (kind, key, inputs, file) in &consumers {
         let mut list = Vec::new();
         for input in inputs {
-            match resolve(input, key.id(), &outputs, config) {
+            match resolve(input, key.id(), &outputs) {
                 Ok(found) if found.is_empty() => config.warnings.push(
                     ConfigError::new(format!("input glob `{input}` matches no component"))
                         .in_file(file)
@@ -157,7 +162,9 @@ pub(super) fn validate(config: &mut Config, errors: &mut Vec<ConfigError>) {
     match topological_order(config) {
         Ok(order) => check_types(config, &order, errors),
         Err(cycle) => {
-            errors.push(ConfigError::new(format!("the transforms form a cycle: {}", cycle.join(" -> "))))
+            let through_sink = cycle.iter().any(|id| config.sinks.contains_key(&ComponentKey::new(id)));
+            let what = if through_sink { "components" } else { "transforms" };
+            errors.push(ConfigError::new(format!("the {what} form a cycle: {}", cycle.join(" -> "))))
         }
     }
     check_resources(config, errors);
@@ -165,18 +172,18 @@ pub(super) fn validate(config: &mut Config, errors: &mut Vec<ConfigError>) {
     warn_unconsumed(config);
 }
 
-/// Disk buffers live under `data_dir`, so they need one.
+/// Disk buffers live under `data_dir`, so they need one; and their options must agree.
 fn check_disk_buffers(config: &Config, errors: &mut Vec<ConfigError>) {
-    if config.global.data_dir.is_some() {
-        return;
-    }
     let consumers = config
         .transforms
         .iter()
         .map(|(k, e)| (ComponentKind::Transform, k, &e.buffer, &e.file))
         .chain(config.sinks.iter().map(|(k, e)| (ComponentKind::Sink, k, &e.buffer, &e.file)));
     for (kind, key, buffer, file) in consumers {
-        if matches!(buffer, strata_core::BufferConfig::Disk { .. }) {
+        for (at_key, problem) in buffer.problems() {
+            errors.push(ConfigError::new(problem).in_file(file).in_component(kind, key.id()).at_key(at_key));
+        }
+        if config.global.data_dir.is_none() && matches!(buffer, strata_core::BufferConfig::Disk { .. }) {
             errors.push(
                 ConfigError::new("a disk buffer needs the top-level `data_dir` to be set")
                     .in_file(file)
@@ -199,7 +206,8 @@ pub fn disk_buffer_bytes(config: &Config) -> u64 {
         .sum()
 }
 
-/// Transforms ordered so every transform comes after the transforms it reads from, or the cycle.
+/// Transforms ordered so every transform comes after the transforms it reads from, or a cycle
+/// (which may run through a sink's `rejected` output).
 fn topological_order(config: &Config) -> Result<Vec<ComponentKey>, Vec<String>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
@@ -225,21 +233,27 @@ fn topological_order(config: &Config) -> Result<Vec<ComponentKey>, Vec<String>> 
         }
         marks.insert(key.clone(), Mark::Visiting);
         path.push(key.id().to_owned());
-        if let Some(entry) = config.transforms.get(key) {
-            for input in &entry.resolved_inputs {
-                if config.transforms.contains_key(&input.component) {
-                    visit(&input.component, config, marks, order, path)?;
-                }
+        // Sinks have an output too (`<id>.rejected`), so a cycle may run through them.
+        let inputs = match config.transforms.get(key) {
+            Some(entry) => Some(&entry.resolved_inputs),
+            None => config.sinks.get(key).map(|entry| &entry.resolved_inputs),
+        };
+        for input in inputs.into_iter().flatten() {
+            if config.transforms.contains_key(&input.component) || config.sinks.contains_key(&input.component)
+            {
+                visit(&input.component, config, marks, order, path)?;
             }
         }
         path.pop();
         marks.insert(key.clone(), Mark::Done);
-        order.push(key.clone());
+        if config.transforms.contains_key(key) {
+            order.push(key.clone());
+        }
         Ok(())
     }
     let mut marks = BTreeMap::new();
     let mut order = Vec::new();
-    for key in config.transforms.keys() {
+    for key in config.transforms.keys().chain(config.sinks.keys()) {
         visit(key, config, &mut marks, &mut order, &mut Vec::new())?;
     }
     Ok(order)
@@ -251,6 +265,11 @@ fn check_types(config: &mut Config, order: &[ComponentKey], errors: &mut Vec<Con
         for output in entry.inner.outputs() {
             types.insert(OutputId { component: key.clone(), port: output.port }, output.data_type);
         }
+    }
+    // A sink can only reject what it accepts; that is what its `rejected` output carries.
+    for (key, entry) in &config.sinks {
+        let port = Some(REJECTED_OUTPUT.to_owned());
+        types.insert(OutputId { component: key.clone(), port }, entry.inner.input());
     }
     let mismatch = |input: &OutputId, carried: DataType, accepted: DataType, type_name: &str| {
         format!("input `{input}` carries {carried}, but `{type_name}` accepts only {accepted}")

@@ -183,7 +183,10 @@ pub struct GlobalConfig {
 /// One component as configured: its common options and its type's own config.
 pub struct ComponentEntry<T: ?Sized> {
     pub meta: ComponentMeta,
-    /// `inputs` as written.
+    /// `inputs` as written: component ids, aliases, globs, and `<id>.<output>` for a named
+    /// output, such as a `route`'s, `remap`'s `<id>.dropped`, or any sink's `<id>.rejected` (the
+    /// events its destination refused for good, each annotated under `metadata.dead_letter`).
+    /// Globs match default outputs only.
     pub inputs: Vec<String>,
     /// `inputs` resolved to outputs (aliases, globs and `id.port` expanded).
     pub resolved_inputs: Vec<OutputId>,

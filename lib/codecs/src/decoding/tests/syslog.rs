@@ -150,3 +150,20 @@ fn octet_counted_syslog_stream_end_to_end() {
         events.iter().map(|event| event.as_log().and_then(|log| log.message()).cloned()).collect();
     assert_eq!(messages, vec![Some(Value::from("multi\nline")), Some(Value::from("plain"))]);
 }
+
+#[test]
+fn rfc5424_nil_timestamp_is_accepted() {
+    let fields = syslog("<14>1 - host app - - - no clock on this sender");
+    assert_eq!(fields.get("message"), Some(&Value::from("no clock on this sender")), "{fields:?}");
+    assert_eq!(fields.get("hostname"), Some(&Value::from("host")));
+    assert_eq!(fields.get("appname"), Some(&Value::from("app")));
+    assert_eq!(fields.get("timestamp"), None, "left out like any nil part; the source stamps arrival");
+}
+
+#[test]
+fn a_dash_message_is_not_taken_for_a_nil_timestamp() {
+    // A message text starting with a dash, after a real timestamp, is left alone.
+    let fields = syslog("<34>1 2003-10-11T22:14:15Z h a - - - - starts with a dash");
+    assert_eq!(fields.get("message"), Some(&Value::from("- starts with a dash")));
+    assert_eq!(timestamp(&fields), Utc.with_ymd_and_hms(2003, 10, 11, 22, 14, 15).unwrap());
+}
