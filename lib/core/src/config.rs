@@ -226,16 +226,31 @@ impl fmt::Display for ConfigParseError {
 
 /// Deserializes a component's options, keeping the path of the option that failed.
 pub fn parse_options<C: DeserializeOwned>(options: serde_json::Value) -> Result<C, ConfigParseError> {
-    serde_path_to_error::deserialize(options).map_err(|error| {
-        let path = error.path().to_string();
-        let message = error.inner().to_string();
-        let (key, suggestion) = match unknown_field(&message) {
-            // The path already ends at the unknown field.
-            Some((field, expected)) => (path, nearest(&field, &expected)),
-            None => (if path == "." { String::new() } else { path }, None),
-        };
-        ConfigParseError { key, message, suggestion }
-    })
+    let error = match serde_path_to_error::deserialize(&options) {
+        Ok(parsed) => return Ok(parsed),
+        Err(error) => error,
+    };
+    let path = error.path().to_string();
+    let message = error.inner().to_string();
+    let (key, suggestion) = match unknown_field(&message) {
+        // An enum tagged by a field (`mode = "tcp"`) hides the path from serde; find the key.
+        Some((field, expected)) if path == "." => {
+            (find_key(&options, &field).unwrap_or_default(), nearest(&field, &expected))
+        }
+        // The path already ends at the unknown field.
+        Some((field, expected)) => (path, nearest(&field, &expected)),
+        None => (if path == "." { String::new() } else { path }, None),
+    };
+    Err(ConfigParseError { key, message, suggestion })
+}
+
+/// The dotted path of the first key named `wanted` in `value`, depth first.
+fn find_key(value: &serde_json::Value, wanted: &str) -> Option<String> {
+    let serde_json::Value::Object(map) = value else { return None };
+    if map.contains_key(wanted) {
+        return Some(wanted.to_owned());
+    }
+    map.iter().find_map(|(key, inner)| find_key(inner, wanted).map(|path| format!("{key}.{path}")))
 }
 
 /// Reads serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown variant").
@@ -340,6 +355,21 @@ mod tests {
         let error = parse_options::<Options>(value).unwrap_err();
         assert_eq!(error.key, "encoding.codec");
         assert!(error.message.contains("invalid type"), "{}", error.message);
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(tag = "mode", rename_all = "snake_case")]
+    #[allow(dead_code)]
+    enum Tagged {
+        Tcp(Options),
+    }
+
+    #[test]
+    fn an_unknown_key_inside_a_tagged_enum_is_still_named() {
+        let value = serde_json::json!({"mode": "tcp", "max_length": 3, "encoding": {"codek": "json"}});
+        let error = parse_options::<Tagged>(value).unwrap_err();
+        assert_eq!(error.key, "encoding.codek");
+        assert_eq!(error.suggestion.as_deref(), Some("codec"));
     }
 
     #[test]

@@ -124,6 +124,19 @@ fn disk_buffer_options_that_cannot_work_are_refused_by_key() {
     assert!(messages[2].contains("needs the top-level `data_dir`"), "{}", messages[2]);
 }
 
+#[test]
+fn a_component_that_fails_to_parse_is_not_also_reported_as_a_dangling_input() {
+    let errors = load(
+        "[sources.l]\ntype = \"one_event\"\nmetric = false\nbogus = 1\n\
+         [sinks.s]\ntype = \"panicky_logs\"\ninputs = [\"l\", \"nowhere\"]\n",
+    )
+    .unwrap_err();
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    assert!(messages[0].starts_with("test.toml: sources.l: option `bogus`"), "{}", messages[0]);
+    assert!(messages[1].contains("input `nowhere` matches no source"), "{}", messages[1]);
+}
+
 #[tokio::test]
 async fn a_panicking_component_is_reported_with_its_id() {
     let config =

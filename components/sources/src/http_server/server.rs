@@ -18,7 +18,7 @@ use strata_core::{
     BuildError, ComponentError, ComponentMetrics, RateLimitedLog, ShutdownSignal, SourceContext, SourceSender,
 };
 use strata_event::{
-    BatchNotifier, BatchStatus, Event, EventBatch, EventFinalizers, EventMetadata, KeyString,
+    BatchNotifier, BatchStatus, Event, EventBatch, EventFinalizers, EventMetadata, KeyString, LogEvent,
 };
 use strata_event::{SourceId, Value};
 use strata_tls::TlsAcceptor;
@@ -191,10 +191,11 @@ impl Shared {
             body::read(&parts.headers, body, limit).await.map_err(|error| self.body_rejection(error))?;
         let received = body.len();
         let shared = Arc::clone(self);
-        let mut events = tokio::task::spawn_blocking(move || {
+        let extra = self.request_fields(peer, &parts);
+        let events = tokio::task::spawn_blocking(move || {
             let body =
                 body::decompress(body, &encodings, limit).map_err(|error| shared.body_rejection(error))?;
-            shared.decode(body)
+            shared.decode(body, extra)
         })
         .await
         .map_err(|_| Rejection::new(StatusCode::INTERNAL_SERVER_ERROR, "decoding the request failed"))??;
@@ -202,7 +203,6 @@ impl Shared {
             return Ok(self.success);
         }
         self.metrics.received(events.len(), received);
-        self.enrich(&mut events, peer, &parts);
         self.deliver(events).await
     }
 
@@ -238,9 +238,13 @@ impl Shared {
 
     /// Frames and decodes a whole body; any bad frame refuses the whole request, so a client that
     /// retries after fixing it does not send the good part twice.
-    fn decode(&self, body: Bytes) -> Result<Vec<Event>, Rejection> {
+    /// Frames and decodes a body into events carrying the request's fields (`extra`), keeping any
+    /// field of the same name the body already set.
+    fn decode(&self, body: Bytes, extra: Vec<(KeyString, Value)>) -> Result<Vec<Event>, Rejection> {
         let now = Utc::now();
         let metadata = EventMetadata::new(self.source_id, "http_server", now);
+        // Raw lines share one schema per request, the request's fields included: no map per line.
+        let raw = self.raw.then(|| self.fields.raw_schema_with(extra.iter().cloned()));
         let mut decoder = self.decoder.clone();
         let mut buffer = BytesMut::from(body);
         let mut events = Vec::new();
@@ -257,8 +261,8 @@ impl Shared {
                     return Err(Rejection::new(StatusCode::BAD_REQUEST, error.to_string()));
                 }
             };
-            if self.raw {
-                events.push(self.fields.raw_log(frame, metadata.clone(), now));
+            if let Some(schema) = &raw {
+                events.push(Event::Log(LogEvent::raw(frame, now, schema, metadata.clone())));
                 continue;
             }
             let start = events.len();
@@ -268,14 +272,22 @@ impl Shared {
             }
             for event in &mut events[start..] {
                 self.fields.apply(event, now);
+                let Event::Log(log) = event else { continue };
+                let Value::Object(map) = log.value_mut() else { continue };
+                for (key, value) in &extra {
+                    map.entry(key.clone()).or_insert_with(|| value.clone());
+                }
             }
         }
         Ok(events)
     }
 
-    /// Adds the request's fields (path, client address, headers, query parameters), keeping any
-    /// field of the same name the body already set.
-    fn enrich(&self, events: &mut [Event], peer: SocketAddr, parts: &axum::http::request::Parts) {
+    /// The request's fields for its events: path, client address, headers, query parameters.
+    fn request_fields(
+        &self,
+        peer: SocketAddr,
+        parts: &axum::http::request::Parts,
+    ) -> Vec<(KeyString, Value)> {
         let mut extra: Vec<(KeyString, Value)> = Vec::new();
         if !self.config.path_key.is_empty() {
             let path = Bytes::copy_from_slice(parts.uri.path().as_bytes());
@@ -308,13 +320,7 @@ impl Shared {
                 extra.push((KeyString::from(name.as_str()), value));
             }
         }
-        for event in events {
-            let Event::Log(log) = event else { continue };
-            let Value::Object(map) = log.value_mut() else { continue };
-            for (key, value) in &extra {
-                map.entry(key.clone()).or_insert_with(|| value.clone());
-            }
-        }
+        extra
     }
 
     /// Sends the batch and answers: at once without acknowledgements, after delivery with them.

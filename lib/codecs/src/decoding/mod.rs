@@ -153,6 +153,10 @@ impl Decoder {
 
 /// The frame as text, replacing invalid UTF-8 when `lossy` (borrowing when it is valid).
 fn text<'a>(frame: &'a [u8], codec: &'static str, lossy: bool) -> Result<Cow<'a, str>, DecodeError> {
+    // Valid text, the usual case, is checked with SIMD and borrowed.
+    if let Ok(text) = simdutf8::basic::from_utf8(frame) {
+        return Ok(Cow::Borrowed(text));
+    }
     if lossy {
         return Ok(String::from_utf8_lossy(frame));
     }

@@ -110,7 +110,7 @@ fn resolve(input: &str, consumer: &str, outputs: &Outputs) -> Result<Vec<OutputI
     }
 }
 
-pub(super) fn validate(config: &mut Config, errors: &mut Vec<ConfigError>) {
+pub(super) fn validate(config: &mut Config, errors: &mut Vec<ConfigError>, unbuilt: &BTreeSet<String>) {
     let outputs = collect_outputs(config, errors);
 
     // Resolve every consumer's inputs.
@@ -143,6 +143,9 @@ pub(super) fn validate(config: &mut Config, errors: &mut Vec<ConfigError>) {
                         }
                     }
                 }
+                // The input's own error was reported where it is defined.
+                Err(_)
+                    if unbuilt.contains(input.split_once('.').map_or(input.as_str(), |(name, _)| name)) => {}
                 Err(message) => errors.push(
                     ConfigError::new(message).in_file(file).in_component(*kind, key.id()).at_key("inputs"),
                 ),

@@ -157,10 +157,21 @@ pub fn load(
             errors.push(located);
         }
     }
+    // Components that could not be built are already reported; inputs naming them are not
+    // reported again as dangling.
+    let mut unbuilt = std::collections::BTreeSet::new();
     for raw in components.into_values() {
+        let id = raw.id.clone();
         build_component(&mut config, raw, registry, &mut errors);
+        let key = ComponentKey::new(&id);
+        let built = config.sources.contains_key(&key)
+            || config.transforms.contains_key(&key)
+            || config.sinks.contains_key(&key);
+        if !built {
+            unbuilt.insert(id);
+        }
     }
-    graph::validate(&mut config, &mut errors);
+    graph::validate(&mut config, &mut errors, &unbuilt);
 
     if errors.is_empty() {
         Ok(config)
