@@ -2,6 +2,7 @@
 //! a private metrics recorder, and checks that it moved the events and reported the standard
 //! per-component metrics with the right labels. Every component's tests use it.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -10,8 +11,8 @@ use strata_event::{BatchNotifier, BatchStatus, Event, EventBatch, EventFinalizer
 
 use crate::testing::{collect, sink_context, source_context, transform_context};
 use crate::{
-    BufferConfig, ComponentKey, ControlMessage, Fanout, SinkConfig, SinkInput, SourceConfig, Transform,
-    TransformConfig, TransformInput, TransformOutputs,
+    BufferConfig, ComponentKey, ControlMessage, Fanout, GlobalOptions, SinkConfig, SinkInput, SourceConfig,
+    Transform, TransformConfig, TransformInput, TransformOutputs,
 };
 
 /// One counter as recorded: its name, its labels and its value.
@@ -87,8 +88,19 @@ pub fn assert_source_compliance(
     config: &dyn SourceConfig,
     count: usize,
 ) -> Vec<Event> {
+    assert_source_compliance_with(type_name, config, count, GlobalOptions::default())
+}
+
+/// As [`assert_source_compliance`], with global options (a `data_dir` for sources that keep
+/// checkpoints).
+pub fn assert_source_compliance_with(
+    type_name: &'static str,
+    config: &dyn SourceConfig,
+    count: usize,
+    globals: GlobalOptions,
+) -> Vec<Event> {
     let (events, recorded) = recorded(async {
-        let (cx, mut rx) = source_context(type_name, Default::default());
+        let (cx, mut rx) = source_context(type_name, globals);
         let shutdown = cx.shutdown.clone();
         let source = config.build(cx).await.expect("the source builds");
         let task = tokio::spawn(source);
@@ -108,24 +120,51 @@ pub fn assert_source_compliance(
     events
 }
 
+/// What a transform emitted in a compliance run: its default output and each named output.
+#[derive(Debug, Default)]
+pub struct TransformRun {
+    pub primary: Vec<Event>,
+    pub named: BTreeMap<String, Vec<Event>>,
+}
+
 /// Runs a transform over `input` and returns its default output. Asserts it counted every input
-/// event as received and every default-output event as sent.
+/// event as received and every output event as sent.
 pub fn assert_transform_compliance(
     type_name: &'static str,
     config: &dyn TransformConfig,
     input: Vec<Event>,
 ) -> Vec<Event> {
+    assert_transform_compliance_with_outputs(type_name, config, input).primary
+}
+
+/// As [`assert_transform_compliance`], collecting the named outputs too (`route`'s routes,
+/// `remap`'s `dropped`).
+pub fn assert_transform_compliance_with_outputs(
+    type_name: &'static str,
+    config: &dyn TransformConfig,
+    input: Vec<Event>,
+) -> TransformRun {
     let count = input.len();
-    let (output, recorded) = recorded(async {
+    let (run, recorded) = recorded(async {
         let cx = transform_context(type_name);
         let transform = config.build(&cx).await.expect("the transform builds");
         let ports: Vec<String> =
             config.outputs(strata_event::DataType::ALL).into_iter().filter_map(|o| o.port).collect();
         let (in_tx, in_rx) = crate::buffer::memory_buffer(&BufferConfig::default(), &cx.metrics);
-        let (out_tx, mut out_rx) = crate::buffer::memory_buffer(&unbounded(), &cx.metrics);
+        let collector = |fanout_control: &crate::fanout::ControlSender| {
+            let (tx, rx) = crate::buffer::memory_buffer(&unbounded(), &cx.metrics);
+            fanout_control.send(ControlMessage::Add(ComponentKey::new("collector"), tx)).expect("alive");
+            rx
+        };
         let (fanout, control) = Fanout::new();
-        control.send(ControlMessage::Add(ComponentKey::new("collector"), out_tx)).expect("alive");
-        let named = ports.iter().map(|port| (port.clone(), Fanout::new().0)).collect();
+        let mut primary_rx = collector(&control);
+        let (mut named, mut named_rx, mut controls) = (Vec::new(), Vec::new(), vec![control]);
+        for port in &ports {
+            let (fanout, control) = Fanout::new();
+            named_rx.push((port.clone(), collector(&control)));
+            named.push((port.clone(), fanout));
+            controls.push(control);
+        }
         let outputs = TransformOutputs::new(Some(fanout), named, cx.metrics.clone());
         let input_stream = TransformInput::new(in_rx, cx.metrics.clone());
         let run = async move {
@@ -140,16 +179,23 @@ pub fn assert_transform_compliance(
             in_tx.send(EventBatch::new(input)).await.expect("the transform reads its input");
         };
         let ((), ()) = tokio::join!(run, feed);
-        let mut output = Vec::new();
-        while let Some(batch) = out_rx.try_recv() {
-            output.extend(batch);
+        let mut output = TransformRun::default();
+        while let Some(batch) = primary_rx.try_recv() {
+            output.primary.extend(batch);
+        }
+        for (port, mut rx) in named_rx {
+            let events = output.named.entry(port).or_default();
+            while let Some(batch) = rx.try_recv() {
+                events.extend(batch);
+            }
         }
         output
     });
     let (received, sent) = recorded.standard("transform", type_name);
     assert_eq!(received, count as u64, "every input event is counted as received");
-    assert_eq!(sent, output.len() as u64, "every event on the default output is counted as sent");
-    output
+    let emitted = run.primary.len() + run.named.values().map(Vec::len).sum::<usize>();
+    assert_eq!(sent, emitted as u64, "every event on every output is counted as sent");
+    run
 }
 
 /// Runs a sink over `input` and checks it delivered it all: every event counted as received, at

@@ -67,3 +67,12 @@ async fn a_failed_write_reports_errored_and_stops() {
     assert!(result.is_err());
     assert_eq!(receipt.await, BatchStatus::Errored);
 }
+
+/// The standard metrics and labels, through the compliance helper (the events go to stdout).
+#[test]
+fn console_passes_the_compliance_helper() {
+    let config: super::ConsoleConfig =
+        strata_core::parse_options(serde_json::json!({"encoding": {"codec": "text"}})).unwrap();
+    let events = (0..3).map(|n| event(&format!("compliance {n}"), None)).collect();
+    strata_core::compliance::assert_sink_compliance("console", &config, events);
+}

@@ -542,3 +542,17 @@ fn a_fifo_in_a_files_place_is_opened_without_waiting_for_a_writer() {
     let opened = rx.recv_timeout(Duration::from_secs(5)).expect("the open returns without a writer");
     assert!(!opened.expect("a FIFO opens"), "and is told apart from a regular file");
 }
+
+/// The standard metrics and labels, through the compliance helper; raw lines carry the file.
+#[test]
+fn file_passes_the_compliance_helper() {
+    let (logs, data) = dirs();
+    let path = logs.path().join("app.log");
+    append(&path, numbered("line", 0..5));
+    let config = config(serde_json::json!({"include": [pattern(&logs, "*.log")]}));
+    let globals = GlobalOptions { data_dir: Some(data.path().to_path_buf()), ..Default::default() };
+    let events = strata_core::compliance::assert_source_compliance_with("file", &config, 5, globals);
+    assert_exactly(messages(&events), &numbered("line", 0..5));
+    let file = events[0].as_log().unwrap().get("file").cloned();
+    assert_eq!(file, Some(Value::from(path.to_string_lossy().into_owned())));
+}

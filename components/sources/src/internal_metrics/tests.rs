@@ -27,3 +27,20 @@ fn histogram_samples_are_incremental() {
     assert_eq!(metric.kind(), MetricKind::Incremental);
     assert!(matches!(metric.value(), MetricValue::Distribution { samples, .. } if samples.len() == 2));
 }
+
+/// The standard metrics and labels, through the compliance helper, with a registry installed as
+/// the agent installs it.
+#[test]
+fn internal_metrics_passes_the_compliance_helper() {
+    use strata_core::telemetry::InternalRegistry;
+    // Only the first call in this test binary installs it; either way there is one now.
+    InternalRegistry::set_global(InternalRegistry::default());
+    let registry = InternalRegistry::global().expect("a registry is installed");
+    metrics::with_local_recorder(registry, || metrics::counter!("compliance_probe_total").increment(3));
+    let config: super::InternalMetricsConfig =
+        strata_core::parse_options(serde_json::json!({"scrape_interval_secs": 0.05})).unwrap();
+    let events = strata_core::compliance::assert_source_compliance("internal_metrics", &config, 1);
+    let probe =
+        events.iter().filter_map(|event| event.as_metric()).find(|m| m.name() == "compliance_probe_total");
+    assert!(probe.is_some(), "the probe counter is reported: {events:?}");
+}

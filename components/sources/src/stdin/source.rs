@@ -70,13 +70,11 @@ impl Reader {
         events
     }
 
-    fn run(mut self, tx: mpsc::Sender<Chunk>) {
-        let stdin = std::io::stdin();
-        let mut stdin = stdin.lock();
+    fn run(mut self, mut input: impl Read, tx: mpsc::Sender<Chunk>) {
         let mut chunk = vec![0u8; READ_SIZE];
         let mut buffer = BytesMut::with_capacity(READ_SIZE * 2);
         loop {
-            let (read, at_end) = match stdin.read(&mut chunk) {
+            let (read, at_end) = match input.read(&mut chunk) {
                 Ok(0) => (0, true),
                 Ok(n) => (n, false),
                 Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -97,7 +95,17 @@ impl Reader {
     }
 }
 
-pub(super) async fn run(config: StdinConfig, mut cx: SourceContext) -> Result<(), ComponentError> {
+pub(super) async fn run(config: StdinConfig, cx: SourceContext) -> Result<(), ComponentError> {
+    run_with_input(config, cx, || std::io::stdin().lock()).await
+}
+
+/// The source reading from what `input` opens on the reader thread: standard input, or bytes
+/// in tests.
+pub(super) async fn run_with_input<R: Read>(
+    config: StdinConfig,
+    mut cx: SourceContext,
+    input: impl FnOnce() -> R + Send + 'static,
+) -> Result<(), ComponentError> {
     let (tx, mut rx) = mpsc::channel(4);
     let raw = config.decoding.codec == strata_codecs::DeserializerConfig::Bytes;
     let reader = Reader {
@@ -110,7 +118,7 @@ pub(super) async fn run(config: StdinConfig, mut cx: SourceContext) -> Result<()
     };
     std::thread::Builder::new()
         .name("stdin-reader".into())
-        .spawn(move || reader.run(tx))
+        .spawn(move || reader.run(input(), tx))
         .map_err(|e| ComponentError::new(format!("cannot start the stdin reader thread: {e}")))?;
     loop {
         let chunk = tokio::select! {

@@ -30,3 +30,21 @@ async fn events_go_to_every_matching_route_and_the_rest_to_unmatched() {
     assert_eq!(out.named(UNMATCHED).len(), 1);
     assert!(out.primary().is_empty());
 }
+
+/// The standard metrics and labels, through the compliance helper: every event on a named route
+/// is counted as sent.
+#[test]
+fn route_passes_the_compliance_helper() {
+    let config: RouteConfig = strata_core::parse_options(serde_json::json!({
+        "route": {"even": "mod(int!(.n), 2) == 0", "small": "int!(.n) < 2"}
+    }))
+    .unwrap();
+    let run = strata_core::compliance::assert_transform_compliance_with_outputs(
+        "route",
+        &config,
+        strata_core::testing::numbered_logs(5),
+    );
+    assert!(run.primary.is_empty(), "route has no default output");
+    let count = |port: &str| run.named.get(port).map_or(0, Vec::len);
+    assert_eq!((count("even"), count("small"), count(UNMATCHED)), (3, 2, 1));
+}
