@@ -1,5 +1,7 @@
 //! Tests of the disk buffer at its boundary: records in, records out, files on disk, reports.
 
+mod full;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
