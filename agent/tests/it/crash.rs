@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::harness::agent_bin;
+use crate::harness::{agent_bin, spawn_agent};
 
 fn config(dir: &std::path::Path) -> String {
     format!(
@@ -88,15 +88,7 @@ fn sigkill_twenty_times_loses_nothing() {
 
     let start = || {
         let out = OpenOptions::new().create(true).append(true).open(&output).unwrap();
-        Command::new(agent_bin())
-            .arg("--config")
-            .arg(&config_path)
-            .env("AGENT_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the agent starts")
+        spawn_agent(&config_path, Stdio::from(out), Stdio::inherit())
     };
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
     for _ in 0..kills {

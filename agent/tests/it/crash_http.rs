@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::harness::{agent_bin, free_port, wait_for};
+use crate::harness::{free_port, spawn_agent, wait_for};
 
 /// How a [`Receiver`] misbehaves.
 #[derive(Debug, Clone, Copy)]
@@ -179,15 +179,7 @@ fn sigkill_with_a_flaky_http_receiver_loses_nothing() {
 
     let start = || {
         let log = OpenOptions::new().create(true).append(true).open(&agent_log).unwrap();
-        Command::new(agent_bin())
-            .arg("--config")
-            .arg(&config_path)
-            .env("AGENT_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("the agent starts")
+        spawn_agent(&config_path, Stdio::null(), Stdio::from(log))
     };
     let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut outages = 0;

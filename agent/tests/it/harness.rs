@@ -7,6 +7,20 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Starts `agent --config CONFIG` as a bare process (no harness threads), logging at `warn`:
+/// for tests that SIGKILL and restart it many times.
+pub fn spawn_agent(config: &Path, stdout: Stdio, stderr: Stdio) -> Child {
+    Command::new(agent_bin())
+        .arg("--config")
+        .arg(config)
+        .env("AGENT_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .expect("the agent starts")
+}
+
 pub fn agent_bin() -> &'static str {
     env!("CARGO_BIN_EXE_agent")
 }

@@ -6,11 +6,9 @@ use std::time::Duration;
 
 use crate::harness::{Agent, Options, free_port, http_get, metric_value, wait_for};
 
-#[test]
-fn a_receiver_that_is_down_then_returns_gets_every_event_and_retries_show_in_metrics() {
-    let receiver_port = free_port();
-    let api_port = free_port();
-    let sender_config = format!(
+/// A stdin -> http sender with its API on `api_port`, retrying every 0.2-1 s.
+fn sender_config(api_port: u16, receiver_port: u16, max_events: usize) -> String {
+    format!(
         r#"
 [api]
 enabled = true
@@ -24,14 +22,18 @@ type = "http"
 inputs = ["in"]
 uri = "http://127.0.0.1:{receiver_port}/ingest"
 encoding.codec = "json"
-batch.max_events = 25
+batch.max_events = {max_events}
 batch.timeout_secs = 0.2
 request.retry_initial_backoff_secs = 0.2
 request.retry_max_duration_secs = 1
 healthcheck.enabled = false
 "#
-    );
-    let receiver_config = format!(
+    )
+}
+
+/// An http_server -> console receiver writing each event's message as a line.
+fn receiver_config(receiver_port: u16) -> String {
+    format!(
         r#"
 [sources.http]
 type = "http_server"
@@ -44,7 +46,15 @@ type = "console"
 inputs = ["http"]
 encoding.codec = "text"
 "#
-    );
+    )
+}
+
+#[test]
+fn a_receiver_that_is_down_then_returns_gets_every_event_and_retries_show_in_metrics() {
+    let receiver_port = free_port();
+    let api_port = free_port();
+    let sender_config = sender_config(api_port, receiver_port, 25);
+    let receiver_config = receiver_config(receiver_port);
     let mut sender = Agent::start(&sender_config);
     for n in 0..200 {
         writeln!(sender.stdin(), "msg {n}").unwrap();
@@ -78,41 +88,8 @@ fn a_receiver_down_for_30_s_gets_every_event_once_it_returns() {
     const OUTAGE: Duration = Duration::from_secs(30);
     let receiver_port = free_port();
     let api_port = free_port();
-    let sender_config = format!(
-        r#"
-[api]
-enabled = true
-address = "127.0.0.1:{api_port}"
-
-[sources.in]
-type = "stdin"
-
-[sinks.out]
-type = "http"
-inputs = ["in"]
-uri = "http://127.0.0.1:{receiver_port}/ingest"
-encoding.codec = "json"
-batch.max_events = 50
-batch.timeout_secs = 0.2
-request.retry_initial_backoff_secs = 0.2
-request.retry_max_duration_secs = 1
-healthcheck.enabled = false
-"#
-    );
-    let receiver_config = format!(
-        r#"
-[sources.http]
-type = "http_server"
-address = "127.0.0.1:{receiver_port}"
-path = "/ingest"
-decoding.codec = "json"
-
-[sinks.out]
-type = "console"
-inputs = ["http"]
-encoding.codec = "text"
-"#
-    );
+    let sender_config = sender_config(api_port, receiver_port, 50);
+    let receiver_config = receiver_config(receiver_port);
     let retries = || {
         http_get(api_port, "/metrics")
             .and_then(|body| metric_value(&body, "sink_retries_total", r#"component_id="out""#))

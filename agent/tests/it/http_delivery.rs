@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::crash_http::{Flakiness, Receiver};
-use crate::harness::{agent_bin, free_port, http_get, metric_value, wait_for};
+use crate::harness::{free_port, http_get, metric_value, spawn_agent, wait_for};
 
 /// Posts `body` to the agent's `http_server`; returns the status code, or `None` when no answer
 /// came within `timeout`.
@@ -34,15 +34,7 @@ fn start_agent(dir: &Path, config: &str) -> Child {
     let config_path = dir.join("pipeline.toml");
     std::fs::write(&config_path, config).unwrap();
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("agent.log")).unwrap();
-    Command::new(agent_bin())
-        .arg("--config")
-        .arg(&config_path)
-        .env("AGENT_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("the agent starts")
+    spawn_agent(&config_path, Stdio::null(), Stdio::from(log))
 }
 
 fn kill(agent: &mut Child, signal: &str) {
