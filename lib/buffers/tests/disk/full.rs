@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use strata_buffers::WhenFull;
-use strata_buffers::disk::{self, DiskBufferConfig, DiskReader, DiskWriter, FsyncPolicy, WriteOutcome};
+use strata_buffers::disk::{self, DiskBufferConfig, DiskWriter, FsyncPolicy, WriteOutcome};
 use tokio::time::timeout;
+
+use super::{open, payload, read_to_end, segment_files};
 
 /// Anything that should finish promptly gets this long before the test calls it a hang.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -24,39 +26,8 @@ fn config(dir: &Path, max_segment_bytes: u64, when_full: WhenFull, fsync: FsyncP
     }
 }
 
-/// The payload of record `n`: recognisable, so a record delivered in the wrong place is caught.
-fn payload(n: u64, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (n as usize * 31 + i) as u8).collect()
-}
-
-async fn open(config: &DiskBufferConfig) -> (DiskWriter, DiskReader) {
-    timeout(PATIENCE, disk::open(config.clone())).await.expect("open hung").expect("open failed")
-}
-
 async fn write(writer: &mut DiskWriter, records: &[Vec<u8>]) -> WriteOutcome {
     timeout(PATIENCE, writer.write_batch(records)).await.expect("write hung").expect("write failed")
-}
-
-/// Reads until the (closed or dropped) writer's stream ends.
-async fn read_to_end(reader: &mut DiskReader) -> Vec<(u64, Bytes)> {
-    let mut all = Vec::new();
-    loop {
-        let batch = timeout(PATIENCE, reader.next_batch(7)).await.expect("read hung").expect("read failed");
-        if batch.is_empty() {
-            return all;
-        }
-        all.extend(batch);
-    }
-}
-
-fn segment_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .expect("list dir")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
-        .collect();
-    files.sort();
-    files
 }
 
 /// Asserts that exactly `expected` came out, in order, with contiguous ids from 0 and no loss.
