@@ -14,14 +14,10 @@ pub fn hostname() -> Bytes {
 }
 
 /// The standard fields every log source adds, keyed by `log_schema`. Built once per source so
-/// that the per-event cost is a few map inserts.
+/// that the per-event cost is a few map inserts, or none for a raw line.
 #[derive(Debug, Clone)]
 pub struct StandardFields {
-    timestamp_key: KeyString,
-    source_type_key: KeyString,
-    source_type: Value,
-    host: Option<(KeyString, Value)>,
-    /// The same fields for raw lines, keyed by the schema's message key.
+    /// The message and timestamp names with `source_type` and `host` as constants.
     raw: Arc<RawLogSchema>,
 }
 
@@ -29,18 +25,13 @@ impl StandardFields {
     /// `host_key`: `None` uses the schema's host key; `Some("")` leaves the host out.
     pub fn new(schema: &LogSchema, source_type: &'static str, host_key: Option<&str>) -> Self {
         let host_key = host_key.unwrap_or(&schema.host_key);
-        let source_type_key = KeyString::from(schema.source_type_key.as_str());
-        let source_type = Value::Bytes(Bytes::from_static(source_type.as_bytes()));
+        let source_type = (
+            KeyString::from(schema.source_type_key.as_str()),
+            Value::Bytes(Bytes::from_static(source_type.as_bytes())),
+        );
         let host = (!host_key.is_empty()).then(|| (KeyString::from(host_key), Value::Bytes(hostname())));
-        let constants =
-            std::iter::once((source_type_key.clone(), source_type.clone())).chain(host.clone()).collect();
-        Self {
-            timestamp_key: KeyString::from(schema.timestamp_key.as_str()),
-            source_type_key,
-            source_type,
-            host,
-            raw: RawLogSchema::new(&schema.message_key, &schema.timestamp_key, constants),
-        }
+        let constants = std::iter::once(source_type).chain(host).collect();
+        Self { raw: RawLogSchema::new(&schema.message_key, &schema.timestamp_key, constants) }
     }
 
     /// A log of one raw line with the standard fields. It stays a compact raw line (no map, no
@@ -59,11 +50,7 @@ impl StandardFields {
     pub fn apply(&self, event: &mut Event, now: DateTime<Utc>) {
         let Event::Log(log) = event else { return };
         let Value::Object(map) = log.value_mut() else { return };
-        map.entry(self.timestamp_key.clone()).or_insert(Value::Timestamp(now));
-        map.entry(self.source_type_key.clone()).or_insert_with(|| self.source_type.clone());
-        if let Some((key, host)) = &self.host {
-            map.entry(key.clone()).or_insert_with(|| host.clone());
-        }
+        self.raw.fill(map, now);
     }
 }
 

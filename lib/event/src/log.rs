@@ -61,6 +61,15 @@ impl RawLogSchema {
         Self::build(self.message_key.clone(), self.timestamp_key.clone(), constants)
     }
 
+    /// Adds the timestamp and the constant fields to `map`, keeping any it already has: the
+    /// same fields for a line a decoder turned into fields of its own.
+    pub fn fill(&self, map: &mut ObjectMap, timestamp: DateTime<Utc>) {
+        map.entry(self.timestamp_key.clone()).or_insert(Value::Timestamp(timestamp));
+        for (key, value) in &self.constants {
+            map.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    }
+
     fn key(&self, slot: Slot) -> &str {
         match slot {
             Slot::Message => &self.message_key,
@@ -88,28 +97,34 @@ struct RawLog {
 }
 
 impl RawLog {
-    fn build(&self) -> Value {
+    /// Calls `visit` with each field as the built map holds it, in the map's key order: the
+    /// schema's `order` is the one place that decides which field a name collision keeps.
+    fn for_each_field(&self, mut visit: impl FnMut(&str, &Value)) {
         let schema = &*self.schema;
-        let mut map = ObjectMap::new();
-        map.insert(schema.message_key.clone(), self.message.clone());
-        map.entry(schema.timestamp_key.clone()).or_insert(Value::Timestamp(self.timestamp));
-        for (key, value) in &schema.constants {
-            map.entry(key.clone()).or_insert_with(|| value.clone());
+        let timestamp = Value::Timestamp(self.timestamp);
+        for &slot in &schema.order {
+            let value = match slot {
+                Slot::Message => &self.message,
+                Slot::Timestamp => &timestamp,
+                Slot::Constant(index) => &schema.constants[index].1,
+            };
+            visit(schema.key(slot), value);
         }
+    }
+
+    fn build(&self) -> Value {
+        let mut map = ObjectMap::new();
+        self.for_each_field(|key, value| {
+            map.insert(KeyString::from(key), value.clone());
+        });
         Value::Object(map)
     }
 
-    /// What `size::value_size` would say of the built map, without building it.
+    /// What `size::value_size` says of the built map, without building it.
     fn estimated_size(&self) -> usize {
-        let schema = &*self.schema;
-        let constants: usize =
-            schema.constants.iter().map(|(key, value)| key.len() + crate::size::value_size(value)).sum();
-        crate::size::value_size(&self.message)
-            + crate::size::value_size(&Value::Null)
-            + schema.message_key.len()
-            + schema.timestamp_key.len()
-            + crate::size::value_size(&Value::Null)
-            + constants
+        let mut size = crate::size::value_size(&Value::Null);
+        self.for_each_field(|key, value| size += key.len() + crate::size::value_size(value));
+        size
     }
 }
 
@@ -321,17 +336,8 @@ impl<'a> RawParts<'a> {
     }
 
     /// Calls `visit` with each field as the built map would hold it, in the map's key order.
-    pub fn for_each_field(&self, mut visit: impl FnMut(&str, &Value)) {
-        let schema = self.schema();
-        let timestamp = Value::Timestamp(self.raw.timestamp);
-        for &slot in &schema.order {
-            let value = match slot {
-                Slot::Message => &self.raw.message,
-                Slot::Timestamp => &timestamp,
-                Slot::Constant(index) => &schema.constants[index].1,
-            };
-            visit(schema.key(slot), value);
-        }
+    pub fn for_each_field(&self, visit: impl FnMut(&str, &Value)) {
+        self.raw.for_each_field(visit);
     }
 }
 

@@ -227,7 +227,7 @@ impl Encoder {
     }
 
     fn encode_value(&self, value: &Value, out: &mut Vec<u8>) {
-        if self.only_fields.is_none() && self.except_fields.is_empty() {
+        if self.is_unshaped() {
             return self.serialize(value, out);
         }
         let shaped = self.shape(value);
