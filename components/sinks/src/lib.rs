@@ -4,6 +4,7 @@
 //! (what it does and its delivery guarantee), `config.rs` (options), the runtime, and `tests.rs`.
 
 pub mod blackhole;
+mod coalesce;
 pub mod console;
 pub mod driver;
 pub mod file;

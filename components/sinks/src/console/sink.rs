@@ -7,9 +7,7 @@ use strata_event::{BatchStatus, EventBatch};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::ConsoleTarget;
-
-/// Write at most this much at once; batches that are ready are joined up to it.
-const WRITE_SIZE: usize = 1 << 20;
+use crate::coalesce::{WRITE_SIZE, encode_ready};
 
 pub(crate) struct ConsoleSink {
     target: ConsoleTarget,
@@ -31,16 +29,7 @@ impl ConsoleSink {
         let mut out = Vec::with_capacity(WRITE_SIZE);
         let mut pending: Vec<EventBatch> = Vec::new();
         while let Some(first) = input.recv().await {
-            let mut events = 0;
-            let mut next = Some(first);
-            while let Some(batch) = next {
-                for event in batch.iter() {
-                    self.encoder.encode(event, &mut out);
-                }
-                events += batch.len();
-                pending.push(batch);
-                next = if out.len() < WRITE_SIZE { input.try_recv() } else { None };
-            }
+            let events = encode_ready(first, &mut input, &self.encoder, &mut out, &mut pending);
             let written = writer.write_all(&out).await;
             let written = match written {
                 Ok(()) => writer.flush().await,

@@ -15,9 +15,7 @@ use tokio::time::Instant;
 use super::Compression;
 use super::files::{CloseFailure, OpenFiles};
 use super::template::PathTemplate;
-
-/// Ready batches are joined until their encoded bytes reach this size, then written.
-const WRITE_SIZE: usize = 1 << 20;
+use crate::coalesce::WRITE_SIZE;
 
 /// At most this many files are open at once; the least recently used is closed first.
 pub(crate) const MAX_OPEN_FILES: usize = 256;

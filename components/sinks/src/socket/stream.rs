@@ -17,10 +17,8 @@ use strata_tls::{HANDSHAKE_TIMEOUT, TlsConnector};
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
+use crate::coalesce::{WRITE_SIZE, encode_ready};
 use crate::driver::retry::RetryPolicy;
-
-/// Write at most about this much at once; batches that are ready are joined up to it.
-const WRITE_SIZE: usize = 1 << 20;
 
 /// The first reconnect backoff; it doubles with every failure up to [`MAX_BACKOFF`].
 const INITIAL_BACKOFF: Duration = Duration::from_millis(250);
@@ -233,16 +231,7 @@ impl Sink for StreamSink {
         let mut out = Vec::with_capacity(WRITE_SIZE);
         let mut pending: Vec<EventBatch> = Vec::new();
         while let Some(first) = input.recv().await {
-            let mut events = 0;
-            let mut next = Some(first);
-            while let Some(batch) = next {
-                for event in batch.iter() {
-                    self.encoder.encode(event, &mut out);
-                }
-                events += batch.len();
-                pending.push(batch);
-                next = if out.len() < WRITE_SIZE { input.try_recv() } else { None };
-            }
+            let events = encode_ready(first, &mut input, &self.encoder, &mut out, &mut pending);
             // The input is not read while this waits: backpressure while reconnecting.
             self.write_until_done(&mut connection, &out).await;
             self.metrics.sent(events, out.len());
